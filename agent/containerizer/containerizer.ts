@@ -1,0 +1,104 @@
+/**
+ * The containerizer interface (Mesos's verbs): every runtime an agent offers
+ * (`wasm`, `linux`) plugs in behind it, and the agent's task lifecycle talks
+ * only to this. Each implementation runs the shared conformance suite in
+ * test/agent/containerizer-suite.ts (skipped cases carry a written reason).
+ */
+export type Runtime = 'wasm' | 'linux';
+export type ContainerId = string;
+
+/** What a task asked for; a containerizer enforces these as hard limits. */
+export interface ContainerResources {
+  /** Fractional CPUs, e.g. 0.5. */
+  readonly cpus: number;
+  readonly memMiB: number;
+  readonly diskMiB: number;
+}
+
+export interface CommandSpec {
+  /** true: run `value` with `/bin/sh -c`; false: exec `value` with `arguments`. */
+  readonly shell: boolean;
+  readonly value: string;
+  readonly arguments: readonly string[];
+  /** The task's environment, and nothing else of the agent's. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Unprivileged user to run as; the containerizer's default when absent. */
+  readonly user?: string;
+}
+
+export interface LaunchSpec {
+  readonly containerId: ContainerId;
+  readonly taskId: string;
+  /** The task's sandbox directory (created by the agent): cwd, and where stdout/stderr are kept. */
+  readonly sandboxDir: string;
+  readonly resources: ContainerResources;
+  readonly runtime: Runtime;
+  /** For `linux` tasks. */
+  readonly command?: CommandSpec;
+}
+
+/** Why a container ended; maps onto task states and reasons in the master. */
+export type TerminationReason =
+  | 'exited'
+  | 'killed'
+  | 'memory_limit'
+  | 'fuel_exhausted'
+  | 'timeout'
+  | 'trap'
+  | 'stack_overflow'
+  | 'launch_failed'
+  | 'lost';
+
+export interface Termination {
+  /** null when the process did not exit by itself (signal, kill, lost). */
+  readonly exitCode: number | null;
+  readonly signal?: string;
+  readonly reason: TerminationReason;
+  readonly message: string;
+  readonly durationMs: number;
+  readonly fuelConsumed?: number;
+  readonly peakMemoryBytes?: number;
+  readonly cpuTimeMs?: number;
+}
+
+export interface ResourceUsage {
+  readonly cpuTimeMs: number;
+  readonly memoryBytes: number;
+  readonly peakMemoryBytes: number;
+  readonly fuelConsumed?: number;
+}
+
+/** What the agent checkpointed about a container before it restarted. */
+export interface CheckpointedContainer {
+  readonly containerId: ContainerId;
+  readonly taskId: string;
+  readonly runtime: Runtime;
+  /** Implementation-specific state the containerizer asked the agent to keep. */
+  readonly state: Readonly<Record<string, unknown>>;
+}
+
+export interface RecoveredContainers {
+  /** Still running: `wait` works on these again. */
+  readonly running: readonly ContainerId[];
+  /** Ended while the agent was down, with their real final status where it could be learned. */
+  readonly terminated: ReadonlyArray<{
+    readonly containerId: ContainerId;
+    readonly termination: Termination;
+  }>;
+}
+
+export interface Containerizer {
+  readonly runtime: Runtime;
+  /**
+   * Starts the container; resolves once it is running (or rejects with a typed
+   * WasmosError if it could not start). Returns the state to checkpoint.
+   */
+  launch(spec: LaunchSpec): Promise<Readonly<Record<string, unknown>>>;
+  /** Resolves once with the container's termination; may be called more than once. */
+  wait(containerId: ContainerId): Promise<Termination>;
+  /** Asks it to stop, forces it after `gracePeriodMs`; resolves when nothing of it is left. Unknown ids are fine. */
+  kill(containerId: ContainerId, gracePeriodMs: number): Promise<void>;
+  usage(containerId: ContainerId): Promise<ResourceUsage | undefined>;
+  /** After an agent restart: re-attach to what still runs, report what ended. */
+  recover(checkpointed: readonly CheckpointedContainer[]): Promise<RecoveredContainers>;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { WasmosError } from '../lib/errors.js';
+
+/** Each command lives in cli/commands/<name>.ts and adds itself to the program here. */
+const commands: ReadonlyArray<(program: Command) => void> = [];
+
+const packageJson = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+) as { version: string };
+
+const program = new Command('wasmos')
+  .description('A cluster resource manager for WebAssembly components and Linux containers.')
+  .version(packageJson.version)
+  .showHelpAfterError()
+  .exitOverride();
+for (const register of commands) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else if (error instanceof WasmosError) {
+    process.stderr.write(`error: ${error.message} [${error.code}]\n`);
+    process.exitCode = 1;
+  } else {
+    throw error;
+  }
+}
