@@ -1,0 +1,80 @@
+/**
+ * The contract between the worker and a guest runner (the preview1 host in
+ * wasi-executor/preview1/, the component host in wasi-executor/component/).
+ * A runner gets an artifact compiled once in the main thread and a
+ * GuestContext built fresh for each task; it returns a GuestOutcome or
+ * throws. The worker classifies what was thrown (GuestExit, the fuel error,
+ * a wasm trap, a stack overflow), so runners need no error handling of
+ * their own beyond mapping the guest's exit onto GuestExit.
+ */
+import type { Preopen } from './types.js';
+
+/** What the guest may see and touch; plain data, so it crosses postMessage. */
+export interface GuestSpec {
+  readonly programName: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly stdin: Uint8Array;
+  readonly preopens: readonly Preopen[];
+  readonly netAllow: readonly string[];
+  readonly handlerInput: Uint8Array | undefined;
+}
+
+/** Compiled once in the main thread; WebAssembly.Module survives postMessage. */
+export type GuestArtifact =
+  | { readonly kind: 'preview1'; readonly module: WebAssembly.Module }
+  | {
+      readonly kind: 'component';
+      /** The world the component targets, as the component path names it. */
+      readonly world: 'command' | 'handler';
+      /** The glue jco generated (instantiation "async"), as ES module source. */
+      readonly glueSource: string;
+      /** Core modules by the file name the glue asks `getCoreModule` for. */
+      readonly coreModules: Readonly<Record<string, WebAssembly.Module>>;
+    };
+
+/** A byte-capped output stream: writes past the cap are dropped and remembered. */
+export interface OutputSink {
+  /** Always accepts the whole write from the guest's point of view. */
+  write(bytes: Uint8Array): void;
+  readonly bytesWritten: number;
+  readonly truncated: boolean;
+}
+
+/** The "wasmos" import module an instrumented core module needs. */
+export type LimitImports = Record<string, WebAssembly.Global | WebAssembly.Memory | (() => never)>;
+
+export interface GuestContext {
+  readonly spec: GuestSpec;
+  readonly stdout: OutputSink;
+  readonly stderr: OutputSink;
+  /** Remaining fuel, `(mut i64)`, shared by every core instance of the task. */
+  readonly fuel: WebAssembly.Global;
+  readonly memoryBytesMax: number;
+  /**
+   * Builds `{ fuel, out_of_fuel, memory0, … }` for one instrumented core
+   * module: the memories it imports are created here (capped), and counted
+   * for peak memory and the memory_limit verdict.
+   */
+  limitImports(module: WebAssembly.Module): LimitImports;
+}
+
+/** How a guest ended when it did not trap: a command exits, a handler returns. */
+export type GuestOutcome =
+  | { readonly kind: 'exited'; readonly exitCode: number }
+  | { readonly kind: 'returned'; readonly output: Uint8Array }
+  /** The handler returned its error variant; the task exits 1 with this message. */
+  | { readonly kind: 'handler_error'; readonly message: string };
+
+/** Thrown by a host's exit import (proc_exit, wasi:cli/exit) to unwind the guest. */
+export class GuestExit extends Error {
+  override readonly name = 'GuestExit';
+  constructor(readonly exitCode: number) {
+    super(`guest exited with ${exitCode}`);
+  }
+}
+
+export type GuestRunner<A extends GuestArtifact = GuestArtifact> = (
+  artifact: A,
+  context: GuestContext,
+) => Promise<GuestOutcome>;
