@@ -1,0 +1,61 @@
+import { Decoder, Encoder } from 'cbor-x';
+import { err, ok, type Result } from '../../lib/result.js';
+import { checkStrictCbor } from './strict.js';
+
+/**
+ * cbor-x with its extensions turned off, so any CBOR decoder can read what we write:
+ * no record structures, no shared structures, no packing, plain maps for objects, Uint8Array as
+ * a plain byte string, minimal map headers.
+ */
+const encoderOptions = {
+  useRecords: false,
+  structuredClone: false,
+  pack: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  tagUint8Array: false,
+  useTag259ForMaps: false,
+  bundleStrings: false,
+  useFloat32: 0,
+};
+// Passed through a variable: the cbor-x typings lack `useTag259ForMaps` (a JS Map would
+// otherwise be tagged 259); our messages hold plain objects only, but keep the output plain.
+const encoder = new Encoder(encoderOptions);
+
+const decoder = new Decoder({
+  useRecords: false,
+  structuredClone: false,
+  mapsAsObjects: true,
+  bundleStrings: false,
+  useFloat32: 0,
+});
+
+/** Encodes a plain value (objects, arrays, strings, numbers, booleans, null, Uint8Array). */
+export function encodeCbor(value: unknown): Uint8Array {
+  return encoder.encode(withoutUndefined(value));
+}
+
+/** Decodes untrusted bytes: the strict subset check first, then cbor-x. Never throws. */
+export function decodeCbor(bytes: Uint8Array): Result<unknown, string> {
+  const reason = checkStrictCbor(bytes);
+  if (reason !== undefined) return err(reason);
+  try {
+    return ok(decoder.decode(bytes) as unknown);
+  } catch (error) {
+    return err(`CBOR decode failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * Optional fields left `undefined` (e.g. by a spread) would be written as CBOR `undefined`, which
+ * the strict reader refuses; dropping them makes "absent" the only way to say "not set".
+ */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (field !== undefined) copy[key] = withoutUndefined(field);
+  }
+  return copy;
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { fieldLimits as limits } from '../limits.js';
+import { Id, list, text } from './common.js';
+import { AgentInfo, FrameworkInfo, StatusUuid, Task, TaskInfo, TaskStatus } from './task.js';
+
+/**
+ * The wasmos agent channel (Mesos keeps this internal; ours is public and signed), in the same
+ * style as the scheduler API: snake_case, a `type`, and one field named after the type.
+ */
+
+/** A task status update from an agent; `status.uuid` is required so it can be acknowledged. */
+export const StatusUpdate = z.strictObject({
+  framework_id: Id,
+  agent_id: Id,
+  status: TaskStatus.extend({ uuid: StatusUuid }),
+  /** The state of the newest update the agent holds for this task (Mesos `latest_state`). */
+  latest_state: TaskStatus.shape.state.optional(),
+});
+export type StatusUpdate = z.infer<typeof StatusUpdate>;
+
+const agent = { agent_id: Id };
+
+export const AgentCall = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('REGISTER'),
+    register: z.strictObject({ agent_info: AgentInfo, agent_id: Id.optional() }),
+  }),
+  z.strictObject({
+    type: z.literal('REREGISTER'),
+    reregister: z.strictObject({
+      ...agent,
+      agent_info: AgentInfo,
+      tasks: list(Task, limits.tasksMax),
+      unacknowledged_updates: list(StatusUpdate, limits.tasksMax).optional(),
+    }),
+  }),
+  z.strictObject({ type: z.literal('HEARTBEAT'), heartbeat: z.strictObject(agent) }),
+  z.strictObject({
+    type: z.literal('STATUS_UPDATE'),
+    status_update: z.strictObject({ update: StatusUpdate }),
+  }),
+  /** The agent's resources or runtimes changed (e.g. a runtime became unavailable). */
+  z.strictObject({
+    type: z.literal('UPDATE_AGENT'),
+    update_agent: z.strictObject({ ...agent, agent_info: AgentInfo }),
+  }),
+  /** A clean shutdown: the master may forget the agent without waiting for heartbeats to lapse. */
+  z.strictObject({ type: z.literal('UNREGISTER'), unregister: z.strictObject(agent) }),
+]);
+export type AgentCall = z.infer<typeof AgentCall>;
+export type AgentCallType = AgentCall['type'];
+
+const registered = z.strictObject({
+  ...agent,
+  heartbeat_interval_seconds: z.number().min(0).max(limits.heartbeatSecondsMax),
+});
+
+export const AgentEvent = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('REGISTERED'), registered }),
+  z.strictObject({ type: z.literal('REREGISTERED'), reregistered: registered }),
+  z.strictObject({
+    type: z.literal('LAUNCH'),
+    launch: z.strictObject({
+      framework_id: Id,
+      framework_info: FrameworkInfo.optional(),
+      task: TaskInfo,
+    }),
+  }),
+  z.strictObject({
+    type: z.literal('KILL'),
+    kill: z.strictObject({
+      framework_id: Id,
+      task_id: Id,
+      grace_period_ms: z.number().int().min(0).max(limits.wasmTimeoutMsMax).optional(),
+    }),
+  }),
+  z.strictObject({
+    type: z.literal('ACKNOWLEDGE_UPDATE'),
+    acknowledge_update: z.strictObject({ framework_id: Id, task_id: Id, uuid: StatusUuid }),
+  }),
+  z.strictObject({
+    type: z.literal('SHUTDOWN_FRAMEWORK'),
+    shutdown_framework: z.strictObject({ framework_id: Id }),
+  }),
+  /** The master asks for the latest status of these tasks (empty: of every task). */
+  z.strictObject({
+    type: z.literal('RECONCILE'),
+    reconcile: z.strictObject({
+      tasks: list(z.strictObject({ framework_id: Id, task_id: Id }), limits.tasksMax),
+    }),
+  }),
+  z.strictObject({ type: z.literal('HEARTBEAT') }),
+  z.strictObject({
+    type: z.literal('ERROR'),
+    error: z.strictObject({ message: text(limits.messageCharsMax) }),
+  }),
+]);
+export type AgentEvent = z.infer<typeof AgentEvent>;
+export type AgentEventType = AgentEvent['type'];
