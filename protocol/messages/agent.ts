@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fieldLimits as limits } from '../limits.js';
-import { Id, list, text } from './common.js';
+import { base64Bytes, Id, list, naturalNumber, nonEmptyText, text } from './common.js';
 import { AgentInfo, FrameworkInfo, StatusUuid, Task, TaskInfo, TaskStatus } from './task.js';
 
 /**
@@ -19,6 +19,10 @@ export const StatusUpdate = z.strictObject({
 export type StatusUpdate = z.infer<typeof StatusUpdate>;
 
 const agent = { agent_id: Id };
+
+/** Which of a task's output streams a log request or chunk is about. */
+export const LogStream = z.enum(['stdout', 'stderr']);
+export type LogStream = z.infer<typeof LogStream>;
 
 export const AgentCall = z.discriminatedUnion('type', [
   z.strictObject({
@@ -46,6 +50,26 @@ export const AgentCall = z.discriminatedUnion('type', [
   }),
   /** A clean shutdown: the master may forget the agent without waiting for heartbeats to lapse. */
   z.strictObject({ type: z.literal('UNREGISTER'), unregister: z.strictObject(agent) }),
+  /** The answer to a LOGS_REQUEST: a chunk of a task's stdout or stderr (docs/AGENT-CHANNEL.md). */
+  z.strictObject({
+    type: z.literal('LOGS'),
+    logs: z.strictObject({
+      ...agent,
+      request_id: nonEmptyText(limits.idCharsMax),
+      framework_id: Id,
+      task_id: Id,
+      stream: LogStream,
+      /** Byte offset of `data` in the stream since the task started (rotation drops old bytes). */
+      offset: naturalNumber(Number.MAX_SAFE_INTEGER),
+      data: base64Bytes(limits.dataBytesMax),
+      /** Bytes the task has written to the stream so far. */
+      size: naturalNumber(Number.MAX_SAFE_INTEGER),
+      /** The task has ended: nothing will be added past `size`. */
+      complete: z.boolean(),
+      /** Set when no logs could be read (unknown task, sandbox gone); `data` is then empty. */
+      error: text(limits.messageCharsMax).optional(),
+    }),
+  }),
 ]);
 export type AgentCall = z.infer<typeof AgentCall>;
 export type AgentCallType = AgentCall['type'];
@@ -90,6 +114,21 @@ export const AgentEvent = z.discriminatedUnion('type', [
     }),
   }),
   z.strictObject({ type: z.literal('HEARTBEAT') }),
+  /**
+   * The master wants a chunk of a task's log (for `wasmos logs`); the agent answers with a LOGS
+   * call carrying the same request_id. No `offset`: the last `length` bytes.
+   */
+  z.strictObject({
+    type: z.literal('LOGS_REQUEST'),
+    logs_request: z.strictObject({
+      request_id: nonEmptyText(limits.idCharsMax),
+      framework_id: Id,
+      task_id: Id,
+      stream: LogStream,
+      offset: naturalNumber(Number.MAX_SAFE_INTEGER).optional(),
+      length: naturalNumber(limits.dataBytesMax),
+    }),
+  }),
   z.strictObject({
     type: z.literal('ERROR'),
     error: z.strictObject({ message: text(limits.messageCharsMax) }),
