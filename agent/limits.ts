@@ -1,0 +1,81 @@
+import { assert } from '../lib/assert.js';
+
+const MiB = 1024 * 1024;
+
+/**
+ * Every bound of the agent, in one place, with its default. Documented in docs/AGENT.md.
+ * Options passed to `startAgent` may override them; relationships are checked below.
+ */
+export const agentLimits = {
+  /** CPUs kept back from what the host has, for the agent itself (never offered). */
+  reserveCpus: 0.5,
+  /** Memory kept back from what the host has, for the agent itself. */
+  reserveMemMiB: 512,
+  /** Disk offered when the work dir's free space cannot be read. */
+  defaultDiskMiB: 10_240,
+  /** Bytes of one log file (stdout, stderr) before it is rotated. */
+  logBytesMax: 8 * MiB,
+  /** Rotated files kept per stream (stdout.1 … stdout.N); older ones are deleted. */
+  logRotationsKept: 2,
+  /** Bytes one LOGS call may carry (a chunk of a log file). */
+  logChunkBytesMax: 64 * 1024,
+  /** Total bytes of components kept in the cache (entries in use may exceed it briefly). */
+  cacheBytesMax: 1024 * MiB,
+  /** Largest component accepted for download. */
+  componentBytesMax: 128 * MiB,
+  /** How long a component download may take before it is abandoned. */
+  fetchTimeoutMs: 60_000,
+  /** Reconnect backoff: first delay, and the cap it doubles up to (plus up to 50% jitter). */
+  reconnectBackoffBaseMs: 250,
+  reconnectBackoffMaxMs: 15_000,
+  /** Status update retry: first interval, doubling up to this cap, until acknowledged. */
+  updateRetryBaseMs: 1_000,
+  updateRetryMaxMs: 60_000,
+  /** Unacknowledged updates kept per task (a task that floods updates is refused more). */
+  updatesPerTaskMax: 64,
+  /** Tasks (active or awaiting acknowledgement of their last update) on one agent. */
+  tasksMax: 10_000,
+  /** Sandboxes of finished tasks kept for `wasmos logs`; the oldest are removed first. */
+  finishedSandboxesKept: 200,
+  /** Heartbeat intervals without any event after which the stream is treated as dead. */
+  missedHeartbeatsMax: 3,
+  /** Kill grace period when the master does not name one. */
+  killGracePeriodMs: 3_000,
+  /** A wasm task's fuel when neither its `wasm.fuel` nor a `fuel` resource names one. */
+  defaultWasmFuel: 10_000_000_000,
+  /** A wasm task's wall-clock limit when its `wasm.timeout_ms` is absent. */
+  defaultWasmTimeoutMs: 3_600_000,
+} as const;
+
+export type AgentLimits = { -readonly [K in keyof typeof agentLimits]: number };
+
+/** Checks a full set of limits (defaults merged with overrides) for consistency. */
+export function checkAgentLimits(limits: AgentLimits): void {
+  for (const [name, value] of Object.entries(limits)) {
+    assert(
+      Number.isFinite(value) && value >= 0,
+      `agent limit ${name} must be a non-negative number`,
+    );
+  }
+  assert(limits.reconnectBackoffBaseMs > 0, 'reconnect backoff needs a positive base');
+  assert(
+    limits.reconnectBackoffBaseMs <= limits.reconnectBackoffMaxMs,
+    'reconnect backoff base must not exceed its cap',
+  );
+  assert(limits.updateRetryBaseMs > 0, 'update retry needs a positive base');
+  assert(
+    limits.updateRetryBaseMs <= limits.updateRetryMaxMs,
+    'update retry base must not exceed its cap',
+  );
+  assert(limits.logBytesMax > 0, 'log files need a positive size');
+  assert(limits.logChunkBytesMax > 0, 'log chunks need a positive size');
+  assert(
+    limits.componentBytesMax <= limits.cacheBytesMax,
+    'the cache must hold the largest component',
+  );
+  assert(limits.updatesPerTaskMax >= 2, 'a task needs room for a running and a terminal update');
+  assert(limits.tasksMax > 0, 'an agent must accept at least one task');
+  assert(limits.missedHeartbeatsMax >= 1, 'at least one heartbeat interval must pass');
+}
+
+checkAgentLimits({ ...agentLimits });
