@@ -1,0 +1,688 @@
+/**
+ * Rewrites one function body: remaps function and global indices (the fuel
+ * imports shift them by one), and inserts fuel charges. The accounting is in
+ * docs/FUEL.md; in short, the body is cut into regions of straight-line code
+ * (a region starts at function entry, after loop, if, else, end, br_if,
+ * catch, catch_all and delegate), each region's static cost is charged when
+ * it starts, and the remaining fuel is checked at function entry (when the
+ * function makes calls) and at every loop header.
+ *
+ * One pass copies the body into a scratch buffer, remapping indices and
+ * recording insertion points; a second copy interleaves the instrumentation,
+ * whose bytes depend on region costs known only at the end.
+ */
+import { assert } from '../../lib/assert.js';
+import type { Reader, Writer } from './bytes.js';
+import { Writer as ByteWriter } from './bytes.js';
+import { readBlockType, readValueType } from './types.js';
+
+/**
+ * Where a function keeps the fuel counter:
+ * - local: load the global into a local at entry, charge the local, write it
+ *   back around calls and at exits (cheap in loops);
+ * - global: charge the imported global directly (no traffic around calls).
+ * 'auto' picks local for functions with loops or several regions, global
+ * for loop-free functions that call others.
+ */
+export type FuelStrategy = 'auto' | 'local' | 'global';
+
+/** V8 refuses functions with more locals than this; the fuel local counts. */
+export const FUNCTION_LOCALS_MAX = 50_000;
+
+/** What the body rewriter needs to know of the module, in original indices. */
+export interface IndexSpace {
+  readonly typeCount: number;
+  readonly funcCount: number;
+  readonly importedFuncCount: number;
+  readonly globalCount: number;
+  readonly importedGlobalCount: number;
+  /** The added imports, in the output's index space. */
+  readonly fuelGlobalIndex: number;
+  readonly outOfFuelIndex: number;
+}
+
+export function remapFunction(space: IndexSpace, index: number): number {
+  return index < space.importedFuncCount ? index : index + 1;
+}
+
+export function remapGlobal(space: IndexSpace, index: number): number {
+  return index < space.importedGlobalCount ? index : index + 1;
+}
+
+export interface BodyStats {
+  functions: number;
+  loops: number;
+  regions: number;
+  localModeFunctions: number;
+  globalModeFunctions: number;
+}
+
+const enum Frame {
+  Function,
+  Block,
+  Loop,
+  If,
+  Else,
+  Try,
+  Catch,
+}
+
+const enum Insert {
+  Charge,
+  Check,
+  Save,
+  Load,
+}
+
+const enum Mode {
+  Local,
+  Global,
+}
+
+const OP_UNREACHABLE = 0x00;
+const OP_IF = 0x04;
+const OP_END = 0x0b;
+const OP_BLOCK = 0x02;
+const OP_CALL = 0x10;
+const OP_LOCAL_GET = 0x20;
+const OP_LOCAL_SET = 0x21;
+const OP_LOCAL_TEE = 0x22;
+const OP_GLOBAL_GET = 0x23;
+const OP_GLOBAL_SET = 0x24;
+const OP_I64_CONST = 0x42;
+const OP_I64_LT_S = 0x53;
+const OP_I64_SUB = 0x7d;
+const BLOCK_EMPTY = 0x40;
+const TYPE_I64 = 0x7e;
+
+export interface FunctionShape {
+  readonly paramCount: number;
+  /** The encoded block type `[] -> results` of the function. */
+  readonly resultBlockType: readonly number[];
+}
+
+export class BodyRewriter {
+  readonly stats: BodyStats = {
+    functions: 0,
+    loops: 0,
+    regions: 0,
+    localModeFunctions: 0,
+    globalModeFunctions: 0,
+  };
+  private readonly scratch = new ByteWriter(1 << 16);
+  private readonly body = new ByteWriter(1 << 16);
+  private readonly insertAt: number[] = [];
+  private readonly insertKind: Insert[] = [];
+  private readonly insertRegion: number[] = [];
+  private readonly costs: number[] = [];
+  private readonly frames: Frame[] = [];
+  private reader!: Reader;
+  private copyFrom = 0;
+  /** The region being accumulated; -1 in unreachable code. */
+  private region = 0;
+  private localCount = 0;
+  private hasCalls = false;
+  private hasLoops = false;
+
+  constructor(
+    private readonly space: IndexSpace,
+    private readonly strategy: FuelStrategy,
+  ) {}
+
+  /** Rewrites the body in reader.pos..bodyEnd and appends it (size-prefixed) to `out`. */
+  rewrite(reader: Reader, bodyEnd: number, shape: FunctionShape, out: Writer): void {
+    assert(bodyEnd <= reader.end, 'body within the section');
+    const sectionEnd = reader.end;
+    reader.end = bodyEnd;
+    this.reader = reader;
+    const entryCount = reader.count(2);
+    const entriesStart = reader.pos;
+    this.localCount = shape.paramCount;
+    for (let entry = 0; entry < entryCount; entry++) {
+      this.localCount += reader.u32();
+      readValueType(reader);
+      if (this.localCount >= FUNCTION_LOCALS_MAX) {
+        reader.fail(`more than ${FUNCTION_LOCALS_MAX - 1} locals`, 'unsupported');
+      }
+    }
+    const entriesEnd = reader.pos;
+    this.resetState();
+    this.walk();
+    const mode = this.chooseMode();
+    this.assemble(mode, shape, entryCount, entriesStart, entriesEnd);
+    out.u32(this.body.length);
+    out.append(this.body.view());
+    reader.end = sectionEnd;
+    this.countStats(mode);
+  }
+
+  private resetState(): void {
+    this.scratch.reset();
+    this.insertAt.length = 0;
+    this.insertKind.length = 0;
+    this.insertRegion.length = 0;
+    this.costs.length = 0;
+    this.costs.push(0);
+    this.frames.length = 0;
+    this.frames.push(Frame.Function);
+    this.copyFrom = this.reader.pos;
+    this.region = 0;
+    this.hasCalls = false;
+    this.hasLoops = false;
+  }
+
+  private countStats(mode: Mode): void {
+    this.stats.functions++;
+    this.stats.regions += this.costs.length;
+    if (mode === Mode.Local) this.stats.localModeFunctions++;
+    else this.stats.globalModeFunctions++;
+  }
+
+  private chooseMode(): Mode {
+    if (this.strategy === 'local') return Mode.Local;
+    if (this.strategy === 'global') return Mode.Global;
+    if (this.hasLoops) return Mode.Local;
+    if (this.hasCalls) return Mode.Global;
+    return this.costs.length <= 1 ? Mode.Global : Mode.Local;
+  }
+
+  private flushTo(position: number): void {
+    if (position > this.copyFrom) this.scratch.copy(this.reader.bytes, this.copyFrom, position);
+    this.copyFrom = position;
+  }
+
+  private insert(kind: Insert, region: number): void {
+    this.insertAt.push(this.scratch.length);
+    this.insertKind.push(kind);
+    this.insertRegion.push(region);
+  }
+
+  /** Starts a region right after the current instruction. */
+  private startRegion(kind: Insert.Charge | Insert.Check): void {
+    this.flushTo(this.reader.pos);
+    this.region = this.costs.length;
+    this.costs.push(0);
+    this.insert(kind, this.region);
+  }
+
+  /** Writes the fuel back to the global before the instruction at `opStart`. */
+  private saveBefore(opStart: number): void {
+    this.flushTo(opStart);
+    this.insert(Insert.Save, -1);
+  }
+
+  private charge(cost: number): void {
+    if (this.region >= 0) this.costs[this.region]! += cost;
+  }
+
+  private label(): void {
+    const at = this.reader.pos;
+    const depth = this.reader.u32();
+    if (depth >= this.frames.length)
+      this.reader.fail(`branch depth ${depth} out of range`, 'malformed', at);
+  }
+
+  private functionIndex(opStart: number, op: number): void {
+    const at = this.reader.pos;
+    const index = this.reader.u32();
+    if (index >= this.space.funcCount)
+      this.reader.fail(`function index ${index} out of range`, 'malformed', at);
+    this.flushTo(opStart);
+    this.scratch.byte(op);
+    this.scratch.u32(remapFunction(this.space, index));
+    this.copyFrom = this.reader.pos;
+  }
+
+  private globalIndex(opStart: number, op: number): void {
+    const at = this.reader.pos;
+    const index = this.reader.u32();
+    if (index >= this.space.globalCount)
+      this.reader.fail(`global index ${index} out of range`, 'malformed', at);
+    if (index < this.space.importedGlobalCount) return;
+    this.flushTo(opStart);
+    this.scratch.byte(op);
+    this.scratch.u32(remapGlobal(this.space, index));
+    this.copyFrom = this.reader.pos;
+  }
+
+  private typeIndex(): void {
+    const at = this.reader.pos;
+    const index = this.reader.u32();
+    if (index >= this.space.typeCount)
+      this.reader.fail(`type index ${index} out of range`, 'malformed', at);
+  }
+
+  private memarg(): void {
+    const flags = this.reader.u32();
+    if (flags & 0x40) this.reader.u32();
+    this.reader.u32();
+  }
+
+  private popFrame(expected: readonly Frame[], what: string, opStart: number): Frame {
+    const top = this.frames[this.frames.length - 1];
+    if (top === undefined || !expected.includes(top))
+      this.reader.fail(`${what} without its block`, 'malformed', opStart);
+    this.frames.pop();
+    return top;
+  }
+
+  /** The one pass over the instructions; returns after the function's final `end`. */
+  private walk(): void {
+    const reader = this.reader;
+    for (;;) {
+      const opStart = reader.pos;
+      const op = reader.byte();
+      if (op >= 0x45 && op <= 0xc4) {
+        this.charge(1);
+        continue;
+      }
+      if (op >= 0x28 && op <= 0x3e) {
+        this.memarg();
+        this.charge(1);
+        continue;
+      }
+      switch (op) {
+        case 0x20: // local.get
+        case 0x21: // local.set
+        case 0x22: {
+          const at = reader.pos;
+          if (reader.u32() >= this.localCount)
+            reader.fail('local index out of range', 'malformed', at);
+          this.charge(1);
+          break;
+        }
+        case 0x23: // global.get
+        case 0x24:
+          this.globalIndex(opStart, op);
+          this.charge(1);
+          break;
+        case 0x41:
+          reader.skipSigned(5);
+          this.charge(1);
+          break;
+        case 0x42:
+          reader.skipSigned(10);
+          this.charge(1);
+          break;
+        case 0x43:
+          reader.skip(4);
+          this.charge(1);
+          break;
+        case 0x44:
+          reader.skip(8);
+          this.charge(1);
+          break;
+        case 0x00: // unreachable: write back first, so an explicit trap reports exact fuel
+          this.saveBefore(opStart);
+          this.region = -1;
+          break;
+        case 0x01: // nop
+        case 0x1a: // drop
+          break;
+        case 0x1b: // select
+          this.charge(1);
+          break;
+        case 0x1c: {
+          const count = reader.count(1);
+          for (let index = 0; index < count; index++) readValueType(reader);
+          this.charge(1);
+          break;
+        }
+        case 0x02: // block
+          readBlockType(reader, this.space.typeCount);
+          this.frames.push(Frame.Block);
+          break;
+        case 0x06: // try (legacy exceptions): entered unconditionally, like block
+          readBlockType(reader, this.space.typeCount);
+          this.frames.push(Frame.Try);
+          break;
+        case 0x03: // loop
+          readBlockType(reader, this.space.typeCount);
+          this.frames.push(Frame.Loop);
+          this.hasLoops = true;
+          this.stats.loops++;
+          this.startRegion(Insert.Check);
+          break;
+        case 0x04: // if
+          readBlockType(reader, this.space.typeCount);
+          this.charge(1);
+          this.frames.push(Frame.If);
+          this.startRegion(Insert.Charge);
+          break;
+        case 0x05: // else
+          this.popFrame([Frame.If], 'else', opStart);
+          this.frames.push(Frame.Else);
+          this.startRegion(Insert.Charge);
+          break;
+        case 0x07: // catch tag
+        case 0x19: // catch_all
+          if (op === 0x07) reader.u32();
+          this.popFrame([Frame.Try, Frame.Catch], 'catch', opStart);
+          this.frames.push(Frame.Catch);
+          this.flushTo(reader.pos);
+          this.insert(Insert.Load, -1);
+          this.startRegion(Insert.Charge);
+          break;
+        case 0x18: // delegate
+          this.popFrame([Frame.Try], 'delegate', opStart);
+          this.label();
+          this.startRegion(Insert.Charge);
+          break;
+        case 0x08: // throw
+        case 0x09: // rethrow
+          this.saveBefore(opStart);
+          reader.u32();
+          this.charge(1);
+          this.region = -1;
+          break;
+        case 0x0b: // end
+          if (this.frames.length === 1) {
+            if (reader.pos !== reader.end)
+              reader.fail('code after the function end', 'malformed', reader.pos);
+            this.flushTo(opStart);
+            return;
+          }
+          this.frames.pop();
+          this.startRegion(Insert.Charge);
+          break;
+        case 0x0c: // br
+          this.label();
+          this.charge(1);
+          this.region = -1;
+          break;
+        case 0x0d: // br_if
+          this.label();
+          this.charge(1);
+          this.startRegion(Insert.Charge);
+          break;
+        case 0x0e: {
+          // br_table
+          const count = reader.count(1);
+          for (let index = 0; index <= count; index++) this.label();
+          this.charge(1);
+          this.region = -1;
+          break;
+        }
+        case 0x0f: // return
+          this.saveBefore(opStart);
+          this.region = -1;
+          break;
+        case 0x10: // call
+          this.hasCalls = true;
+          this.saveBefore(opStart);
+          this.functionIndex(opStart, op);
+          this.insert(Insert.Load, -1);
+          this.charge(1);
+          break;
+        case 0x11: // call_indirect
+          this.hasCalls = true;
+          this.saveBefore(opStart);
+          this.typeIndex();
+          reader.u32();
+          this.flushTo(reader.pos);
+          this.insert(Insert.Load, -1);
+          this.charge(1);
+          break;
+        case 0x12: // return_call
+          this.hasCalls = true;
+          this.saveBefore(opStart);
+          this.functionIndex(opStart, op);
+          this.charge(1);
+          this.region = -1;
+          break;
+        case 0x13: // return_call_indirect
+          this.hasCalls = true;
+          this.saveBefore(opStart);
+          this.typeIndex();
+          reader.u32();
+          this.charge(1);
+          this.region = -1;
+          break;
+        case 0x25: // table.get
+        case 0x26: // table.set
+        case 0x3f: // memory.size
+        case 0x40: // memory.grow
+          reader.u32();
+          this.charge(1);
+          break;
+        case 0xd0: {
+          const at = reader.pos;
+          const heapType = reader.byte();
+          if (heapType !== 0x70 && heapType !== 0x6f)
+            reader.fail('ref.null of a typed reference', 'unsupported', at);
+          this.charge(1);
+          break;
+        }
+        case 0xd1: // ref.is_null
+          this.charge(1);
+          break;
+        case 0xd2: // ref.func
+          this.functionIndex(opStart, op);
+          this.charge(1);
+          break;
+        case 0xfc:
+          this.prefixedFc(opStart);
+          this.charge(1);
+          break;
+        case 0xfd:
+          this.prefixedSimd();
+          this.charge(1);
+          break;
+        case 0xfe:
+          this.prefixedAtomic(opStart);
+          this.charge(1);
+          break;
+        default:
+          this.unknownOpcode(op, opStart);
+      }
+    }
+  }
+
+  private unknownOpcode(op: number, opStart: number): never {
+    const features: Record<number, string> = {
+      0x0a: 'throw_ref (exception references)',
+      0x14: 'call_ref (function references)',
+      0x15: 'return_call_ref (function references)',
+      0x1f: 'try_table (exception references)',
+      0xd3: 'ref.eq / typed references',
+      0xd4: 'ref.as_non_null (function references)',
+      0xd5: 'br_on_null (function references)',
+      0xd6: 'br_on_non_null (function references)',
+      0xfb: 'GC instructions',
+    };
+    const feature = features[op];
+    if (feature !== undefined)
+      return this.reader.fail(`instruction ${feature}`, 'unsupported', opStart);
+    return this.reader.fail(`unknown opcode 0x${op.toString(16)}`, 'malformed', opStart);
+  }
+
+  private prefixedFc(opStart: number): void {
+    const reader = this.reader;
+    const sub = reader.u32();
+    if (sub <= 7) return; // saturating truncations
+    switch (sub) {
+      case 8: // memory.init data memory
+      case 10: // memory.copy
+      case 12: // table.init
+      case 14: // table.copy
+        reader.u32();
+        reader.u32();
+        return;
+      case 9: // data.drop
+      case 11: // memory.fill
+      case 13: // elem.drop
+      case 15: // table.grow
+      case 16: // table.size
+      case 17: // table.fill
+        reader.u32();
+        return;
+      default:
+        reader.fail(`unknown 0xfc instruction ${sub}`, 'unsupported', opStart);
+    }
+  }
+
+  /** SIMD: only the immediates matter here (the engine validates the rest). */
+  private prefixedSimd(): void {
+    const reader = this.reader;
+    const sub = reader.u32();
+    if (sub <= 11 || sub === 92 || sub === 93) this.memarg();
+    else if (sub === 12 || sub === 13) reader.skip(16);
+    else if (sub >= 21 && sub <= 34) reader.skip(1);
+    else if (sub >= 84 && sub <= 91) {
+      this.memarg();
+      reader.skip(1);
+    }
+  }
+
+  private prefixedAtomic(opStart: number): void {
+    const reader = this.reader;
+    const sub = reader.u32();
+    if (sub === 0x03) reader.skip(1);
+    else if (sub <= 0x4e) this.memarg();
+    else reader.fail(`unknown atomic instruction ${sub}`, 'unsupported', opStart);
+  }
+
+  private assemble(
+    mode: Mode,
+    shape: FunctionShape,
+    entryCount: number,
+    entriesStart: number,
+    entriesEnd: number,
+  ): void {
+    const body = this.body;
+    body.reset();
+    body.u32(entryCount + 1);
+    body.copy(this.reader.bytes, entriesStart, entriesEnd);
+    body.byte(1);
+    body.byte(TYPE_I64);
+    this.emitPrologue(mode);
+    if (mode === Mode.Local) {
+      body.byte(OP_BLOCK);
+      for (const byte of shape.resultBlockType) body.byte(byte);
+    }
+    const code = this.scratch.view();
+    let from = 0;
+    for (let index = 0; index < this.insertAt.length; index++) {
+      const at = this.insertAt[index]!;
+      body.copy(code, from, at);
+      from = at;
+      this.emitInsert(mode, this.insertKind[index]!, this.insertRegion[index]!);
+    }
+    body.copy(code, from, code.length);
+    if (mode === Mode.Local) {
+      body.byte(OP_END);
+      this.emitInsert(mode, Insert.Save, -1);
+    }
+    body.byte(OP_END);
+  }
+
+  private emitPrologue(mode: Mode): void {
+    const body = this.body;
+    const cost = this.costs[0]!;
+    const fuel = this.space.fuelGlobalIndex;
+    if (mode === Mode.Global && !this.hasCalls) {
+      this.emitCharge(mode, cost);
+      return;
+    }
+    body.byte(OP_GLOBAL_GET);
+    body.u32(fuel);
+    if (cost > 0) this.emitSubtract(cost);
+    if (!this.hasCalls) {
+      body.byte(OP_LOCAL_SET);
+      body.u32(this.localCount);
+      return;
+    }
+    body.byte(OP_LOCAL_TEE);
+    body.u32(this.localCount);
+    if (mode === Mode.Global) {
+      body.byte(OP_GLOBAL_SET);
+      body.u32(fuel);
+      body.byte(OP_LOCAL_GET);
+      body.u32(this.localCount);
+    }
+    this.emitExhaustedCheck();
+  }
+
+  private emitInsert(mode: Mode, kind: Insert, region: number): void {
+    const body = this.body;
+    const fuel = this.space.fuelGlobalIndex;
+    switch (kind) {
+      case Insert.Charge:
+        this.emitCharge(mode, this.costs[region]!);
+        return;
+      case Insert.Check:
+        this.emitLoopCheck(mode, this.costs[region]!);
+        return;
+      case Insert.Save:
+        if (mode === Mode.Global) return;
+        body.byte(OP_LOCAL_GET);
+        body.u32(this.localCount);
+        body.byte(OP_GLOBAL_SET);
+        body.u32(fuel);
+        return;
+      case Insert.Load:
+        if (mode === Mode.Global) return;
+        body.byte(OP_GLOBAL_GET);
+        body.u32(fuel);
+        body.byte(OP_LOCAL_SET);
+        body.u32(this.localCount);
+        return;
+    }
+  }
+
+  private emitSubtract(cost: number): void {
+    this.body.byte(OP_I64_CONST);
+    this.body.s64(cost);
+    this.body.byte(OP_I64_SUB);
+  }
+
+  /** counter -= cost, with no check (the next check is at most one loop header or call away). */
+  private emitCharge(mode: Mode, cost: number): void {
+    if (cost === 0) return;
+    const body = this.body;
+    const local = mode === Mode.Local;
+    const index = local ? this.localCount : this.space.fuelGlobalIndex;
+    body.byte(local ? OP_LOCAL_GET : OP_GLOBAL_GET);
+    body.u32(index);
+    this.emitSubtract(cost);
+    body.byte(local ? OP_LOCAL_SET : OP_GLOBAL_SET);
+    body.u32(index);
+  }
+
+  private emitLoopCheck(mode: Mode, cost: number): void {
+    const body = this.body;
+    const fuel = this.space.fuelGlobalIndex;
+    body.byte(mode === Mode.Local ? OP_LOCAL_GET : OP_GLOBAL_GET);
+    body.u32(mode === Mode.Local ? this.localCount : fuel);
+    if (cost > 0) {
+      this.emitSubtract(cost);
+      body.byte(OP_LOCAL_TEE);
+      body.u32(this.localCount);
+      if (mode === Mode.Global) {
+        body.byte(OP_GLOBAL_SET);
+        body.u32(fuel);
+        body.byte(OP_LOCAL_GET);
+        body.u32(this.localCount);
+      }
+    }
+    this.emitExhaustedCheck();
+  }
+
+  /** Consumes the counter on the stack: if it is below zero, zero the global and call out_of_fuel. */
+  private emitExhaustedCheck(): void {
+    const body = this.body;
+    body.byte(OP_I64_CONST);
+    body.byte(0);
+    body.byte(OP_I64_LT_S);
+    body.byte(OP_IF);
+    body.byte(BLOCK_EMPTY);
+    body.byte(OP_I64_CONST);
+    body.byte(0);
+    body.byte(OP_GLOBAL_SET);
+    body.u32(this.space.fuelGlobalIndex);
+    body.byte(OP_CALL);
+    body.u32(this.space.outOfFuelIndex);
+    body.byte(OP_UNREACHABLE);
+    body.byte(OP_END);
+  }
+}
