@@ -22,3 +22,4 @@ export * from './messages/task.js';
 export * from './messages/scheduler.js';
 export * from './messages/agent.js';
 export * from './messages/registry.js';
+export { encodeRecord, RecordIoDecoder } from './recordio.js';

@@ -94,7 +94,7 @@ class SessionWindow {
     return (this.seen[bit >>> 5]! & (1 << (bit & 31))) !== 0;
   }
 
-  /** Clears the bits of the seqs that the new highest brings into the window. */
+  /** Clears the bits of the seqs the new highest brings into the window (they held older seqs). */
   private advanceTo(seq: number): void {
     const steps = Math.min(seq - this.highest, this.windowSeqs);
     if (steps === this.windowSeqs) {
