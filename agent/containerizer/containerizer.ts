@@ -24,6 +24,8 @@ export interface CommandSpec {
   readonly environment: Readonly<Record<string, string>>;
   /** Unprivileged user to run as; the containerizer's default when absent. */
   readonly user?: string;
+  /** `none`: a network namespace of its own (no network); `host`: the agent's. Containerizer default when absent. */
+  readonly network?: 'none' | 'host';
 }
 
 export interface LaunchSpec {

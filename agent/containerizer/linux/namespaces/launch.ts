@@ -1,0 +1,90 @@
+/**
+ * The command line that starts a task: a tiny /bin/sh step that writes its own pid into every
+ * cgroup.procs file (so the task's cgroup is joined BEFORE anything of the task runs), reports
+ * "joined" on fd 3, then execs util-linux `unshare` into new PID, mount (with /proc remounted),
+ * UTS, IPC and optionally network namespaces, which forks the task as PID 1 of its namespace
+ * after `setpriv` dropped to the task's user. Pure: builds argv, runs nothing.
+ */
+import { assert } from '../../../../lib/assert.js';
+import type { CommandSpec } from '../../containerizer.js';
+
+/** `none`: a network namespace of its own (only a loopback device, down); `host`: the agent's. */
+export type NetworkMode = 'none' | 'host';
+
+export interface LaunchTools {
+  readonly shPath: string;
+  readonly unsharePath: string;
+  readonly setprivPath: string;
+}
+
+export interface LaunchCommandInput {
+  readonly tools: LaunchTools;
+  readonly procsFiles: readonly string[];
+  readonly network: NetworkMode;
+  readonly uid: number;
+  readonly gid: number;
+  readonly command: CommandSpec;
+}
+
+export interface LaunchCommand {
+  readonly file: string;
+  readonly args: readonly string[];
+  /** Exactly the task's environment. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The word the join step writes on fd 3 once the pid is in every cgroup. */
+export const JOINED_MESSAGE = 'joined';
+
+// `set -e`: if any cgroup.procs write fails, the shell exits before exec-ing anything, and the
+// supervisor, having read no "joined", reports a launch failure. dash exports PWD on its own;
+// it is dropped again unless the task asked for one.
+const JOIN_SCRIPT = [
+  'set -e',
+  'if [ "$1" = drop-pwd ]; then unset PWD; fi',
+  'shift',
+  'while [ "$1" != -- ]; do echo $$ > "$1"; shift; done',
+  'shift',
+  `echo ${JOINED_MESSAGE} >&3`,
+  'exec "$@" 3>&-',
+].join('\n');
+
+export function taskArgv(command: CommandSpec): string[] {
+  if (command.shell) return ['/bin/sh', '-c', command.value];
+  return [command.value, ...command.arguments];
+}
+
+export function namespaceFlags(network: NetworkMode): string[] {
+  // --kill-child: if unshare itself dies, the task's PID 1 gets SIGKILL, and with it the whole
+  // PID namespace, so no process outlives its container.
+  const flags = ['--fork', '--kill-child', '--pid', '--mount-proc', '--mount', '--uts', '--ipc'];
+  return network === 'none' ? [...flags, '--net'] : flags;
+}
+
+export function buildLaunchCommand(input: LaunchCommandInput): LaunchCommand {
+  assert(input.procsFiles.length > 0, 'a task joins at least one cgroup');
+  assert(Number.isInteger(input.uid) && input.uid >= 0, 'uid is a non-negative integer');
+  assert(Number.isInteger(input.gid) && input.gid >= 0, 'gid is a non-negative integer');
+  for (const file of input.procsFiles) assert(file !== '--', 'a procs file is a path');
+  const env = input.command.environment;
+  const pwdMode = Object.hasOwn(env, 'PWD') ? 'keep-pwd' : 'drop-pwd';
+  const args = [
+    '-c',
+    JOIN_SCRIPT,
+    'wasmos-join',
+    pwdMode,
+    ...input.procsFiles,
+    '--',
+    input.tools.unsharePath,
+    ...namespaceFlags(input.network),
+    '--',
+    input.tools.setprivPath,
+    `--reuid=${input.uid}`,
+    `--regid=${input.gid}`,
+    '--clear-groups',
+    '--no-new-privs',
+    '--',
+    ...taskArgv(input.command),
+  ];
+  return { file: input.tools.shPath, args, env: { ...env } };
+}
