@@ -271,9 +271,15 @@ export class LinuxContainerizer implements Containerizer {
     return { running, terminated };
   }
 
-  /** Stops watching (for agent shutdown and tests); containers keep running. */
-  close(): void {
+  /**
+   * Stops watching (agent shutdown); containers keep running under their supervisors. Removes
+   * this agent's cgroup parent when no container is left in it.
+   */
+  async close(): Promise<void> {
     this.closing.abort();
+    await this.backend
+      .removeIfEmpty(join(this.options.cgroupRoot ?? 'wasmos', this.options.agentName))
+      .catch(() => undefined);
   }
 
   private cgroupName(containerId: ContainerId): string {
