@@ -23,3 +23,16 @@ export * from './messages/scheduler.js';
 export * from './messages/agent.js';
 export * from './messages/registry.js';
 export { encodeRecord, RecordIoDecoder } from './recordio.js';
+export {
+  formatPublicKeyFile,
+  parsePublicKeyFile,
+  writeKeyPair,
+  loadPrivateKey,
+  loadTrustStore,
+  KEY_NAME_PATTERN,
+  TRUST_FILES_MAX,
+  type KeyFileError,
+  type KeyFileErrorCode,
+  type PublicKeyFile,
+  type WrittenKeyPair,
+} from './keys/files.js';
