@@ -37,6 +37,36 @@ export interface LaunchSpec {
   readonly runtime: Runtime;
   /** For `linux` tasks. */
   readonly command?: CommandSpec;
+  /** For `wasm` tasks. */
+  readonly wasm?: WasmSpec;
+}
+
+/** A host directory a wasm task sees at `guestPath` (read-only unless `writable`). */
+export interface WasmPreopen {
+  readonly hostPath: string;
+  readonly guestPath: string;
+  readonly writable: boolean;
+}
+
+/**
+ * What a wasm task runs and may touch, resolved by the agent from the task's `wasm` info and
+ * resources: the component is already fetched and verified, paths are already confined.
+ */
+export interface WasmSpec {
+  /** The verified component (or core module) in the agent's cache; `digest` names its content. */
+  readonly componentPath: string;
+  readonly digest: string;
+  readonly fuel: number;
+  readonly memoryBytesMax: number;
+  readonly timeoutMs: number;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly preopens: readonly WasmPreopen[];
+  /** `host:port` patterns the task may connect to; empty denies all. */
+  readonly netAllow: readonly string[];
+  readonly entrypoint: 'command' | 'handler';
+  /** Input bytes for a `handler` component. */
+  readonly input?: Uint8Array;
 }
 
 /** Why a container ended; maps onto task states and reasons in the master. */
