@@ -20,9 +20,36 @@ export interface GuestSpec {
   readonly handlerInput: Uint8Array | undefined;
 }
 
+/**
+ * What the instrumenter moved out of a core module into "wasmos" imports:
+ * the memories and tables it used to define, with their declared limits.
+ * The host creates them per task (memories capped by the task's limit).
+ */
+export interface LimitPlan {
+  readonly memories: ReadonlyArray<{
+    readonly importName: string;
+    readonly initialPages: number;
+    readonly maximumPages: number | undefined;
+    /** A shared memory (threads proposal); absent means not shared. */
+    readonly shared?: boolean;
+  }>;
+  readonly tables: ReadonlyArray<{
+    readonly importName: string;
+    readonly element: 'anyfunc' | 'externref';
+    readonly initial: number;
+    readonly maximum: number | undefined;
+  }>;
+  /** Whether the module imports the fuel global and out_of_fuel (false: not instrumented). */
+  readonly metered: boolean;
+}
+
 /** Compiled once in the main thread; WebAssembly.Module survives postMessage. */
 export type GuestArtifact =
-  | { readonly kind: 'preview1'; readonly module: WebAssembly.Module }
+  | {
+      readonly kind: 'preview1';
+      readonly module: WebAssembly.Module;
+      readonly limits: LimitPlan;
+    }
   | {
       readonly kind: 'component';
       /** The world the component targets, as the component path names it. */
@@ -31,6 +58,8 @@ export type GuestArtifact =
       readonly glueSource: string;
       /** Core modules by the file name the glue asks `getCoreModule` for. */
       readonly coreModules: Readonly<Record<string, WebAssembly.Module>>;
+      /** The limit plan of each core module, by the same names. */
+      readonly limits: Readonly<Record<string, LimitPlan>>;
     };
 
 /** A byte-capped output stream: writes past the cap are dropped and remembered. */
@@ -42,7 +71,10 @@ export interface OutputSink {
 }
 
 /** The "wasmos" import module an instrumented core module needs. */
-export type LimitImports = Record<string, WebAssembly.Global | WebAssembly.Memory | (() => never)>;
+export type LimitImports = Record<
+  string,
+  WebAssembly.Global | WebAssembly.Memory | WebAssembly.Table | (() => never)
+>;
 
 export interface GuestContext {
   readonly spec: GuestSpec;
@@ -52,11 +84,15 @@ export interface GuestContext {
   readonly fuel: WebAssembly.Global;
   readonly memoryBytesMax: number;
   /**
-   * Builds `{ fuel, out_of_fuel, memory0, … }` for one instrumented core
-   * module: the memories it imports are created here (capped), and counted
-   * for peak memory and the memory_limit verdict.
+   * Builds `{ fuel, out_of_fuel, memory0, table0, … }` for one instrumented
+   * core module: the memories it imports are created here (capped), and
+   * counted for peak memory and the memory_limit verdict.
    */
-  limitImports(module: WebAssembly.Module): LimitImports;
+  limitImports(plan: LimitPlan): LimitImports;
+  /** Counts a memory the host did not create (a module that was not instrumented). */
+  trackMemory(memory: WebAssembly.Memory): void;
+  /** Records fuel used and memory size so far: what a timeout or kill reports. Cheap. */
+  recordProgress(): void;
 }
 
 /** How a guest ended when it did not trap: a command exits, a handler returns. */
@@ -74,6 +110,16 @@ export class GuestExit extends Error {
   }
 }
 
+/** Thrown by a runner when instantiation itself fails (a LinkError, a missing export): reason instantiation_failed. */
+export class InstantiationFailure extends Error {
+  override readonly name = 'InstantiationFailure';
+}
+
+/**
+ * The component path plugs in here: wasi-executor/component/run.ts exports
+ * `runComponent: GuestRunner<Extract<GuestArtifact, { kind: 'component' }>>`,
+ * which the worker loads when it first meets a component artifact.
+ */
 export type GuestRunner<A extends GuestArtifact = GuestArtifact> = (
   artifact: A,
   context: GuestContext,

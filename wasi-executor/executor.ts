@@ -1,0 +1,296 @@
+/**
+ * The executor: untrusted .wasm in, TaskResult out.
+ *
+ *   const executor = new Executor({ workDir });
+ *   const prepared = await executor.prepare(bytes);       // Result: invalid_wasm, missing_import, …
+ *   if (!prepared.ok) return reject(prepared.error);
+ *   const result = await executor.run(prepared.value, { args, env, preopens, limits }, { onStdout });
+ *   await executor.close();
+ *
+ * prepare: digest → in-memory LRU → disk cache (keyed by digest and tool
+ * versions) → kind (preview1 core module or component) → instrument →
+ * compile once → check imports. run: check the spec, queue the task for a
+ * worker isolate, which builds a fresh host and instance for it.
+ */
+import { createHash } from 'node:crypto';
+import { assert } from '../lib/assert.js';
+import { silentLogger, type Logger } from '../lib/log.js';
+import { LruMap } from '../lib/lru.js';
+import { err, ok, type Result } from '../lib/result.js';
+import { DiskCache, cacheKey } from './disk-cache.js';
+import type { GuestArtifact, LimitPlan } from './guest.js';
+import {
+  LIMITS_IMPORT_MODULE,
+  UNMETERED_PLAN,
+  instrumentCore,
+  instrumenterVersion,
+  type InstrumentedCore,
+} from './instrumentation.js';
+import { resolveExecutorLimits, type ExecutorLimits } from './limits.js';
+import {
+  checkPreview1Exports,
+  checkPreview1Imports,
+  detectBinaryKind,
+  type BinaryKind,
+} from './prepare.js';
+import { checkTaskSpec } from './spec.js';
+import { ExecutorError, type TaskResult, type TaskSpec } from './types.js';
+import { WorkerPool } from './worker/pool.js';
+
+export interface ExecutorOptions {
+  /** Where prepared artifacts are cached on disk; no disk cache when absent. */
+  readonly workDir?: string;
+  readonly limits?: Partial<ExecutorLimits>;
+  /** Fuel metering and memory caps (default true). Off only to measure their cost. */
+  readonly instrument?: boolean;
+  readonly logger?: Logger;
+}
+
+export interface PreparedModule {
+  /** sha256 of the input bytes, hex. */
+  readonly digest: string;
+  readonly kind: BinaryKind;
+  readonly artifact: GuestArtifact;
+  /** Where it came from this time: work done, or which cache. */
+  readonly source: 'compiled' | 'memory_cache' | 'disk_cache';
+  readonly prepareMs: number;
+}
+
+export interface RunOptions {
+  readonly onStdout?: (bytes: Uint8Array) => void;
+  readonly onStderr?: (bytes: Uint8Array) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** What is cached per digest: everything but compiled code is plain data. */
+interface PreparedData {
+  readonly kind: BinaryKind;
+  readonly world?: 'command' | 'handler';
+  readonly glueSource?: string;
+  readonly limits: Readonly<Record<string, LimitPlan>>;
+  readonly files: Readonly<Record<string, Uint8Array>>;
+}
+
+const CORE_FILE = 'module.wasm';
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Executor {
+  readonly limits: ExecutorLimits;
+  private readonly logger: Logger;
+  private readonly instrument: boolean;
+  private readonly memoryCache: LruMap<string, PreparedModule>;
+  private readonly inflight = new Map<string, Promise<Result<PreparedModule, ExecutorError>>>();
+  private readonly diskCache: DiskCache | undefined;
+  private readonly pool: WorkerPool;
+  private componentTools: string | undefined;
+
+  constructor(options: ExecutorOptions = {}) {
+    const limits = resolveExecutorLimits(options.limits);
+    if (!limits.ok) throw new ExecutorError('invalid_spec', limits.error);
+    this.limits = limits.value;
+    this.logger = options.logger ?? silentLogger;
+    this.instrument = options.instrument ?? true;
+    this.memoryCache = new LruMap(this.limits.preparedEntriesMax);
+    this.diskCache =
+      options.workDir === undefined ? undefined : new DiskCache(options.workDir, this.logger);
+    this.pool = new WorkerPool(this.limits, this.logger);
+  }
+
+  async prepare(bytes: Uint8Array): Promise<Result<PreparedModule, ExecutorError>> {
+    if (bytes.length > this.limits.moduleBytesMax) {
+      const message = `the binary is ${bytes.length} bytes, above the limit of ${this.limits.moduleBytesMax}`;
+      return err(new ExecutorError('invalid_wasm', message));
+    }
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    const cached = this.memoryCache.get(digest);
+    if (cached !== undefined) return ok({ ...cached, source: 'memory_cache', prepareMs: 0 });
+    let pending = this.inflight.get(digest);
+    if (pending === undefined) {
+      pending = this.prepareUncached(bytes, digest).finally(() => this.inflight.delete(digest));
+      this.inflight.set(digest, pending);
+    }
+    const prepared = await pending;
+    if (prepared.ok) this.memoryCache.set(digest, prepared.value);
+    return prepared;
+  }
+
+  async run(
+    prepared: PreparedModule,
+    spec: TaskSpec,
+    options: RunOptions = {},
+  ): Promise<Result<TaskResult, ExecutorError>> {
+    const checked = checkTaskSpec(spec, this.limits);
+    if (!checked.ok) return checked;
+    return this.pool.run({
+      artifact: prepared.artifact,
+      spec: checked.value.guest,
+      limits: checked.value.limits,
+      ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+      ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /** Ends every task (queued ones as killed) and every worker. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  get workerCount(): number {
+    return this.pool.workerCount;
+  }
+
+  private async prepareUncached(
+    bytes: Uint8Array,
+    digest: string,
+  ): Promise<Result<PreparedModule, ExecutorError>> {
+    const startedMs = performance.now();
+    const kind = detectBinaryKind(bytes);
+    if (!kind.ok) return kind;
+    const key = cacheKey(digest, await this.toolVersions(kind.value));
+    let data = this.readCache(key);
+    const source = data === undefined ? 'compiled' : 'disk_cache';
+    if (data === undefined) {
+      const made =
+        kind.value === 'core' ? await this.prepareCore(bytes) : await this.prepareComponent(bytes);
+      if (!made.ok) return made;
+      data = made.value;
+      this.writeCache(key, data);
+    }
+    const artifact = await this.compile(data, bytes);
+    if (!artifact.ok) return artifact;
+    return ok({
+      digest,
+      kind: kind.value,
+      artifact: artifact.value,
+      source,
+      prepareMs: performance.now() - startedMs,
+    });
+  }
+
+  private async toolVersions(kind: BinaryKind): Promise<string> {
+    const engine = `node@${process.versions.node}+v8@${process.versions.v8}`;
+    const instrument = this.instrument ? `instrument@${instrumenterVersion()}` : 'unmetered';
+    if (kind === 'core') return `${engine}+${instrument}`;
+    if (this.componentTools === undefined) {
+      const component = await import('./component/prepare.js');
+      this.componentTools = component.componentToolVersions;
+    }
+    return `${engine}+${instrument}+${this.componentTools}`;
+  }
+
+  private instrumentOne(bytes: Uint8Array): Result<InstrumentedCore, string> {
+    if (!this.instrument) return ok({ bytes, limits: UNMETERED_PLAN });
+    return instrumentCore(bytes, this.limits.moduleBytesMax);
+  }
+
+  private async prepareCore(bytes: Uint8Array): Promise<Result<PreparedData, ExecutorError>> {
+    const instrumented = this.instrumentOne(bytes);
+    if (!instrumented.ok) {
+      // The engine's own words say best what is wrong with an invalid module.
+      const engineMessage = await compileError(bytes);
+      return err(
+        new ExecutorError('invalid_wasm', `invalid module: ${engineMessage ?? instrumented.error}`),
+      );
+    }
+    return ok({
+      kind: 'core',
+      limits: { [CORE_FILE]: instrumented.value.limits },
+      files: { [CORE_FILE]: instrumented.value.bytes },
+    });
+  }
+
+  private async prepareComponent(bytes: Uint8Array): Promise<Result<PreparedData, ExecutorError>> {
+    const { prepareComponent } = await import('./component/prepare.js');
+    const prepared = await prepareComponent(bytes, {
+      instrument: (_name, core) => this.instrumentOne(core),
+    });
+    if (!prepared.ok) return prepared;
+    return ok({
+      kind: 'component',
+      world: prepared.value.world,
+      glueSource: prepared.value.glueSource,
+      limits: prepared.value.limits,
+      files: prepared.value.coreModules,
+    });
+  }
+
+  /** Compiles every core module once; the result is sent to workers as is. */
+  private async compile(
+    data: PreparedData,
+    original: Uint8Array,
+  ): Promise<Result<GuestArtifact, ExecutorError>> {
+    const modules: Record<string, WebAssembly.Module> = {};
+    for (const [name, file] of Object.entries(data.files)) {
+      try {
+        modules[name] = await WebAssembly.compile(file);
+      } catch (error) {
+        if (data.kind === 'core') {
+          const engineMessage = await compileError(original);
+          if (engineMessage !== undefined)
+            return err(new ExecutorError('invalid_wasm', `invalid module: ${engineMessage}`));
+        }
+        this.logger.error('instrumented module does not compile', {
+          name,
+          error: messageOf(error),
+        });
+        return err(
+          new ExecutorError(
+            'invalid_wasm',
+            `${name} does not compile after instrumentation: ${messageOf(error)}`,
+          ),
+        );
+      }
+    }
+    if (data.kind === 'component') {
+      assert(
+        data.world !== undefined && data.glueSource !== undefined,
+        'a prepared component has world and glue',
+      );
+      return ok({
+        kind: 'component',
+        world: data.world,
+        glueSource: data.glueSource,
+        coreModules: modules,
+        limits: data.limits,
+      });
+    }
+    const module = modules[CORE_FILE];
+    const limits = data.limits[CORE_FILE];
+    assert(
+      module !== undefined && limits !== undefined,
+      'a prepared core module has its module and plan',
+    );
+    const imports = checkPreview1Imports(WebAssembly.Module.imports(module), LIMITS_IMPORT_MODULE);
+    if (!imports.ok) return imports;
+    const exports = checkPreview1Exports(WebAssembly.Module.exports(module));
+    if (!exports.ok) return exports;
+    return ok({ kind: 'preview1', module, limits });
+  }
+
+  private readCache(key: string): PreparedData | undefined {
+    const entry = this.diskCache?.get(key);
+    if (entry === undefined) return undefined;
+    const meta = entry.meta as Omit<PreparedData, 'files'>;
+    return { ...meta, files: entry.files };
+  }
+
+  private writeCache(key: string, data: PreparedData): void {
+    if (this.diskCache === undefined) return;
+    const { files, ...meta } = data;
+    this.diskCache.put(key, { meta, files });
+  }
+}
+
+/** The engine's message for bytes that do not compile; undefined when they do. */
+async function compileError(bytes: Uint8Array): Promise<string | undefined> {
+  try {
+    await WebAssembly.compile(bytes);
+    return undefined;
+  } catch (error) {
+    return messageOf(error);
+  }
+}

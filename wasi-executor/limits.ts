@@ -1,0 +1,100 @@
+/**
+ * Every limit of the executor, named and defaulted in one place, and checked
+ * at the edge (resolveTaskLimits, resolveExecutorOptions) before any work.
+ */
+import { assert } from '../lib/assert.js';
+import { err, ok, type Result } from '../lib/result.js';
+import type { TaskLimits } from './types.js';
+
+const MiB = 1024 * 1024;
+const WASM_PAGE_BYTES = 65_536;
+
+export const defaultTaskLimits: TaskLimits = {
+  // About 10–30 s of straight-line wasm on this machine: generous for a task, bounded.
+  fuel: 10_000_000_000,
+  memoryBytesMax: 256 * MiB,
+  timeoutMs: 30_000,
+  stdoutBytesMax: 1 * MiB,
+  stderrBytesMax: 1 * MiB,
+};
+
+/** The largest values a task may ask for; beyond these a spec is refused. */
+export const taskLimitsMax: TaskLimits = {
+  fuel: Number.MAX_SAFE_INTEGER,
+  // wasm32 addresses at most 4 GiB per memory.
+  memoryBytesMax: 4096 * MiB,
+  timeoutMs: 24 * 3_600_000,
+  stdoutBytesMax: 256 * MiB,
+  stderrBytesMax: 256 * MiB,
+};
+
+export interface ExecutorLimits {
+  /** Tasks running at once: one worker per task. */
+  readonly workersMax: number;
+  /** Tasks waiting for a worker; past it `run` returns queue_full. */
+  readonly queueLengthMax: number;
+  /** V8 heap of a worker (JS objects only: wasm memories are outside it). */
+  readonly workerHeapMb: number;
+  /** Native stack of a worker; deep guest recursion ends in stack_overflow. */
+  readonly workerStackMb: number;
+  /** Largest .wasm accepted by prepare. */
+  readonly moduleBytesMax: number;
+  /** Prepared artifacts kept in memory (LRU). */
+  readonly preparedEntriesMax: number;
+  /** stdin and handler input given to one task. */
+  readonly inputBytesMax: number;
+  /** args + env of one task, as the guest would store them. */
+  readonly argsEnvBytesMax: number;
+}
+
+export const defaultExecutorLimits: ExecutorLimits = {
+  workersMax: 2,
+  queueLengthMax: 1024,
+  workerHeapMb: 128,
+  workerStackMb: 4,
+  moduleBytesMax: 64 * MiB,
+  preparedEntriesMax: 64,
+  inputBytesMax: 64 * MiB,
+  argsEnvBytesMax: 1 * MiB,
+};
+
+assert(defaultTaskLimits.memoryBytesMax % WASM_PAGE_BYTES === 0, 'memory cap is whole pages');
+for (const key of Object.keys(defaultTaskLimits) as (keyof TaskLimits)[]) {
+  assert(defaultTaskLimits[key] <= taskLimitsMax[key], `default ${key} within its maximum`);
+}
+
+/** Fills in defaults and refuses values that are not positive integers within the maxima. */
+export function resolveTaskLimits(asked: Partial<TaskLimits> = {}): Result<TaskLimits, string> {
+  const limits = { ...defaultTaskLimits };
+  for (const key of Object.keys(defaultTaskLimits) as (keyof TaskLimits)[]) {
+    const value = asked[key];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      return err(`limit ${key} must be a positive integer, got ${String(value)}`);
+    }
+    if (value > taskLimitsMax[key]) {
+      return err(`limit ${key} is ${value}, above its maximum ${taskLimitsMax[key]}`);
+    }
+    limits[key] = value;
+  }
+  return ok(limits);
+}
+
+export function resolveExecutorLimits(
+  asked: Partial<ExecutorLimits> = {},
+): Result<ExecutorLimits, string> {
+  const limits = { ...defaultExecutorLimits, ...asked };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      return err(`executor limit ${key} must be a positive integer, got ${String(value)}`);
+    }
+  }
+  return ok(limits);
+}
+
+/** Pages a memory may reach under a byte cap (wasm counts memories in 64 KiB pages). */
+export function pagesUnderCap(memoryBytesMax: number): number {
+  return Math.min(65_536, Math.floor(memoryBytesMax / WASM_PAGE_BYTES));
+}
+
+export { WASM_PAGE_BYTES };

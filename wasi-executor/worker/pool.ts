@@ -1,0 +1,244 @@
+/**
+ * A pool of worker isolates, one task per worker at a time, with a bounded
+ * queue in front. Warm workers are reused; a worker whose task timed out, was
+ * killed or crashed is terminated and replaced by a fresh one, so nothing of
+ * that task can reach the next.
+ */
+import { Worker } from 'node:worker_threads';
+import { assert } from '../../lib/assert.js';
+import type { Logger } from '../../lib/log.js';
+import { err, ok, type Result } from '../../lib/result.js';
+import type { GuestArtifact, GuestSpec } from '../guest.js';
+import type { ExecutorLimits } from '../limits.js';
+import { ExecutorError, type TaskLimits, type TaskReason, type TaskResult } from '../types.js';
+import { PROGRESS_FUEL_CONSUMED, PROGRESS_MEMORY_BYTES, PROGRESS_SLOTS } from './context.js';
+import type { DoneMessage, RunMessage, WorkerMessage } from './messages.js';
+
+export interface PoolTask {
+  readonly artifact: GuestArtifact;
+  readonly spec: GuestSpec;
+  readonly limits: TaskLimits;
+  readonly onStdout?: (bytes: Uint8Array) => void;
+  readonly onStderr?: (bytes: Uint8Array) => void;
+  readonly signal?: AbortSignal;
+}
+
+interface Pending {
+  readonly task: PoolTask;
+  readonly resolve: (result: TaskResult) => void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  busy: boolean;
+}
+
+const workerUrl = new URL('./worker.js', import.meta.url);
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return joined;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Pending[] = [];
+  private nextTaskId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly limits: ExecutorLimits,
+    private readonly logger: Logger,
+  ) {}
+
+  get queueLength(): number {
+    return this.queue.length;
+  }
+
+  get workerCount(): number {
+    return this.slots.length;
+  }
+
+  run(task: PoolTask): Promise<Result<TaskResult, ExecutorError>> {
+    if (this.closed)
+      return Promise.resolve(err(new ExecutorError('closed', 'the executor is closed')));
+    if (this.queue.length >= this.limits.queueLengthMax) {
+      const message = `the task queue is full (${this.limits.queueLengthMax} waiting)`;
+      return Promise.resolve(err(new ExecutorError('queue_full', message)));
+    }
+    return new Promise((resolve) => {
+      this.queue.push({ task, resolve: (result) => resolve(ok(result)) });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) {
+      pending.resolve(notStarted('killed', 'the executor closed before the task started'));
+    }
+    await Promise.all(this.slots.splice(0).map((slot) => slot.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const slot = this.freeSlot();
+      if (slot === undefined) return;
+      const pending = this.queue.shift()!;
+      if (pending.task.signal?.aborted) {
+        pending.resolve(notStarted('killed', 'killed before it started'));
+        continue;
+      }
+      this.start(slot, pending);
+    }
+  }
+
+  private freeSlot(): Slot | undefined {
+    const idle = this.slots.find((slot) => !slot.busy);
+    if (idle !== undefined) return idle;
+    if (this.slots.length >= this.limits.workersMax) return undefined;
+    const slot: Slot = { worker: this.spawn(), busy: false };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private spawn(): Worker {
+    return new Worker(workerUrl, {
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.limits.workerHeapMb,
+        stackSizeMb: this.limits.workerStackMb,
+      },
+      // The guest's environment comes from its spec; the worker gets none of ours.
+      env: {},
+      execArgv: [],
+    });
+  }
+
+  /** Takes a slot out of the pool for good: its worker saw something a next task must not. */
+  private retire(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+    slot.worker.removeAllListeners();
+    slot.worker.on('error', () => undefined);
+    void slot.worker.terminate();
+  }
+
+  private start(slot: Slot, pending: Pending): void {
+    assert(!slot.busy, 'a task starts only on an idle worker');
+    slot.busy = true;
+    slot.worker.ref();
+    const { task } = pending;
+    const taskId = this.nextTaskId++;
+    const progress = new SharedArrayBuffer(PROGRESS_SLOTS * Float64Array.BYTES_PER_ELEMENT);
+    const progressView = new Float64Array(progress);
+    const stdout: Uint8Array[] = [];
+    const stderr: Uint8Array[] = [];
+    const startedMs = performance.now();
+    let finished = false;
+
+    const finish = (done: Omit<DoneMessage, 'type' | 'taskId'>, healthy: boolean): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      task.signal?.removeEventListener('abort', onAbort);
+      slot.worker.off('message', onMessage);
+      slot.worker.off('error', onError);
+      slot.worker.off('exit', onExit);
+      if (healthy) {
+        slot.busy = false;
+        slot.worker.unref();
+      } else {
+        this.retire(slot);
+      }
+      pending.resolve({
+        exitCode: done.verdict.exitCode,
+        reason: done.verdict.reason,
+        message: done.verdict.message,
+        fuelConsumed: done.fuelConsumed,
+        peakMemoryBytes: done.peakMemoryBytes,
+        durationMs: performance.now() - startedMs,
+        stdout: concat(stdout),
+        stderr: concat(stderr),
+        stdoutTruncated: done.stdoutTruncated,
+        stderrTruncated: done.stderrTruncated,
+        ...(done.verdict.handlerOutput ? { handlerOutput: done.verdict.handlerOutput } : {}),
+      });
+      this.dispatch();
+    };
+    /** A task ended from outside: what it reached is what it last reported. */
+    const endFromOutside = (reason: TaskReason, message: string): void => {
+      finish(
+        {
+          verdict: { reason, exitCode: null, message },
+          fuelConsumed: progressView[PROGRESS_FUEL_CONSUMED] ?? 0,
+          peakMemoryBytes: progressView[PROGRESS_MEMORY_BYTES] ?? 0,
+          stdoutTruncated: false,
+          stderrTruncated: false,
+        },
+        false,
+      );
+    };
+    const onMessage = (message: WorkerMessage): void => {
+      if (message.taskId !== taskId) return;
+      if (message.type === 'output') {
+        const bytes = message.bytes;
+        (message.stream === 'stdout' ? stdout : stderr).push(bytes);
+        (message.stream === 'stdout' ? task.onStdout : task.onStderr)?.(bytes);
+        return;
+      }
+      finish(message, true);
+    };
+    const onError = (error: Error): void => {
+      const code = (error as { code?: string }).code;
+      this.logger.warn('worker failed', { code, error: error.message });
+      if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        endFromOutside(
+          'memory_limit',
+          `the worker's heap limit of ${this.limits.workerHeapMb} MB was reached`,
+        );
+      } else {
+        endFromOutside('trap', `worker failed: ${error.message}`);
+      }
+    };
+    const onExit = (code: number): void => endFromOutside('trap', `worker exited with ${code}`);
+    const onAbort = (): void => endFromOutside('killed', 'killed');
+    const timer = setTimeout(
+      () => endFromOutside('timeout', `timed out after ${task.limits.timeoutMs} ms`),
+      task.limits.timeoutMs,
+    );
+    slot.worker.on('message', onMessage);
+    slot.worker.on('error', onError);
+    slot.worker.on('exit', onExit);
+    task.signal?.addEventListener('abort', onAbort, { once: true });
+    const message: RunMessage = {
+      type: 'run',
+      taskId,
+      artifact: task.artifact,
+      spec: task.spec,
+      limits: task.limits,
+      progress,
+    };
+    slot.worker.postMessage(message);
+  }
+}
+
+function notStarted(reason: TaskReason, message: string): TaskResult {
+  return {
+    exitCode: null,
+    reason,
+    message,
+    fuelConsumed: 0,
+    peakMemoryBytes: 0,
+    durationMs: 0,
+    stdout: new Uint8Array(0),
+    stderr: new Uint8Array(0),
+    stdoutTruncated: false,
+    stderrTruncated: false,
+  };
+}
