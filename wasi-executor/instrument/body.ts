@@ -7,13 +7,12 @@
  * it starts, and the remaining fuel is checked at function entry (when the
  * function makes calls) and at every loop header.
  *
- * One pass copies the body into a scratch buffer, remapping indices and
- * recording insertion points; a second copy interleaves the instrumentation,
- * whose bytes depend on region costs known only at the end.
+ * One pass over the body records edits (index remaps, insertion points);
+ * a second copies the body into the output applying them, once the region
+ * costs the insertions depend on are known.
  */
 import { assert } from '../../lib/assert.js';
-import type { Reader, Writer } from './bytes.js';
-import { Writer as ByteWriter } from './bytes.js';
+import { PADDED_U32_BYTES, type Reader, type Writer } from './bytes.js';
 import { readBlockType, readValueType } from './types.js';
 
 /**
@@ -72,6 +71,45 @@ const enum Insert {
   Check,
   Save,
   Load,
+  /** Rewrite the index immediate of the instruction at `at` (ending at `end`) to `value`. */
+  Remap,
+}
+
+/** Edits to the input body in increasing position order, in growable typed arrays. */
+class EditList {
+  at: Int32Array = new Int32Array(1024);
+  end: Int32Array = new Int32Array(1024);
+  value: Int32Array = new Int32Array(1024);
+  kind: Uint8Array = new Uint8Array(1024);
+  count = 0;
+
+  reset(): void {
+    this.count = 0;
+  }
+
+  add(at: number, kind: Insert, value: number, end: number): void {
+    if (this.count === this.at.length) this.grow();
+    const index = this.count++;
+    this.at[index] = at;
+    this.kind[index] = kind;
+    this.value[index] = value;
+    this.end[index] = end;
+  }
+
+  private grow(): void {
+    const capacity = this.at.length * 2;
+    const grow32 = (old: Int32Array): Int32Array => {
+      const grown = new Int32Array(capacity);
+      grown.set(old);
+      return grown;
+    };
+    this.at = grow32(this.at);
+    this.end = grow32(this.end);
+    this.value = grow32(this.value);
+    const kind = new Uint8Array(capacity);
+    kind.set(this.kind);
+    this.kind = kind;
+  }
 }
 
 const enum Mode {
@@ -109,15 +147,14 @@ export class BodyRewriter {
     localModeFunctions: 0,
     globalModeFunctions: 0,
   };
-  private readonly scratch = new ByteWriter(1 << 16);
-  private readonly body = new ByteWriter(1 << 16);
-  private readonly insertAt: number[] = [];
-  private readonly insertKind: Insert[] = [];
-  private readonly insertRegion: number[] = [];
+  private readonly edits = new EditList();
   private readonly costs: number[] = [];
   private readonly frames: Frame[] = [];
   private reader!: Reader;
-  private copyFrom = 0;
+  private body!: Writer;
+  /** Where the instructions start (after the locals) and end (before the final `end`). */
+  private codeStart = 0;
+  private codeEnd = 0;
   /** The region being accumulated; -1 in unreachable code. */
   private region = 0;
   private localCount = 0;
@@ -146,26 +183,24 @@ export class BodyRewriter {
       }
     }
     const entriesEnd = reader.pos;
+    this.codeStart = entriesEnd;
     this.resetState();
     this.walk();
     const mode = this.chooseMode();
+    this.body = out;
+    const sizeAt = out.reservePaddedU32();
     this.assemble(mode, shape, entryCount, entriesStart, entriesEnd);
-    out.u32(this.body.length);
-    out.append(this.body.view());
+    out.patchPaddedU32(sizeAt, out.length - sizeAt - PADDED_U32_BYTES);
     reader.end = sectionEnd;
     this.countStats(mode);
   }
 
   private resetState(): void {
-    this.scratch.reset();
-    this.insertAt.length = 0;
-    this.insertKind.length = 0;
-    this.insertRegion.length = 0;
+    this.edits.reset();
     this.costs.length = 0;
     this.costs.push(0);
     this.frames.length = 0;
     this.frames.push(Frame.Function);
-    this.copyFrom = this.reader.pos;
     this.region = 0;
     this.hasCalls = false;
     this.hasLoops = false;
@@ -186,29 +221,16 @@ export class BodyRewriter {
     return this.costs.length <= 1 ? Mode.Global : Mode.Local;
   }
 
-  private flushTo(position: number): void {
-    if (position > this.copyFrom) this.scratch.copy(this.reader.bytes, this.copyFrom, position);
-    this.copyFrom = position;
-  }
-
-  private insert(kind: Insert, region: number): void {
-    this.insertAt.push(this.scratch.length);
-    this.insertKind.push(kind);
-    this.insertRegion.push(region);
-  }
-
   /** Starts a region right after the current instruction. */
   private startRegion(kind: Insert.Charge | Insert.Check): void {
-    this.flushTo(this.reader.pos);
     this.region = this.costs.length;
     this.costs.push(0);
-    this.insert(kind, this.region);
+    this.edits.add(this.reader.pos, kind, this.region, 0);
   }
 
   /** Writes the fuel back to the global before the instruction at `opStart`. */
   private saveBefore(opStart: number): void {
-    this.flushTo(opStart);
-    this.insert(Insert.Save, -1);
+    this.edits.add(opStart, Insert.Save, 0, 0);
   }
 
   private charge(cost: number): void {
@@ -222,27 +244,21 @@ export class BodyRewriter {
       this.reader.fail(`branch depth ${depth} out of range`, 'malformed', at);
   }
 
-  private functionIndex(opStart: number, op: number): void {
+  private functionIndex(opStart: number): void {
     const at = this.reader.pos;
     const index = this.reader.u32();
     if (index >= this.space.funcCount)
       this.reader.fail(`function index ${index} out of range`, 'malformed', at);
-    this.flushTo(opStart);
-    this.scratch.byte(op);
-    this.scratch.u32(remapFunction(this.space, index));
-    this.copyFrom = this.reader.pos;
+    this.edits.add(opStart, Insert.Remap, remapFunction(this.space, index), this.reader.pos);
   }
 
-  private globalIndex(opStart: number, op: number): void {
+  private globalIndex(opStart: number): void {
     const at = this.reader.pos;
     const index = this.reader.u32();
     if (index >= this.space.globalCount)
       this.reader.fail(`global index ${index} out of range`, 'malformed', at);
     if (index < this.space.importedGlobalCount) return;
-    this.flushTo(opStart);
-    this.scratch.byte(op);
-    this.scratch.u32(remapGlobal(this.space, index));
-    this.copyFrom = this.reader.pos;
+    this.edits.add(opStart, Insert.Remap, remapGlobal(this.space, index), this.reader.pos);
   }
 
   private typeIndex(): void {
@@ -293,7 +309,7 @@ export class BodyRewriter {
         }
         case 0x23: // global.get
         case 0x24:
-          this.globalIndex(opStart, op);
+          this.globalIndex(opStart);
           this.charge(1);
           break;
         case 0x41:
@@ -359,8 +375,7 @@ export class BodyRewriter {
           if (op === 0x07) reader.u32();
           this.popFrame([Frame.Try, Frame.Catch], 'catch', opStart);
           this.frames.push(Frame.Catch);
-          this.flushTo(reader.pos);
-          this.insert(Insert.Load, -1);
+          this.edits.add(reader.pos, Insert.Load, 0, 0);
           this.startRegion(Insert.Charge);
           break;
         case 0x18: // delegate
@@ -379,7 +394,7 @@ export class BodyRewriter {
           if (this.frames.length === 1) {
             if (reader.pos !== reader.end)
               reader.fail('code after the function end', 'malformed', reader.pos);
-            this.flushTo(opStart);
+            this.codeEnd = opStart;
             return;
           }
           this.frames.pop();
@@ -410,8 +425,8 @@ export class BodyRewriter {
         case 0x10: // call
           this.hasCalls = true;
           this.saveBefore(opStart);
-          this.functionIndex(opStart, op);
-          this.insert(Insert.Load, -1);
+          this.functionIndex(opStart);
+          this.edits.add(reader.pos, Insert.Load, 0, 0);
           this.charge(1);
           break;
         case 0x11: // call_indirect
@@ -419,14 +434,13 @@ export class BodyRewriter {
           this.saveBefore(opStart);
           this.typeIndex();
           reader.u32();
-          this.flushTo(reader.pos);
-          this.insert(Insert.Load, -1);
+          this.edits.add(reader.pos, Insert.Load, 0, 0);
           this.charge(1);
           break;
         case 0x12: // return_call
           this.hasCalls = true;
           this.saveBefore(opStart);
-          this.functionIndex(opStart, op);
+          this.functionIndex(opStart);
           this.charge(1);
           this.region = -1;
           break;
@@ -457,7 +471,7 @@ export class BodyRewriter {
           this.charge(1);
           break;
         case 0xd2: // ref.func
-          this.functionIndex(opStart, op);
+          this.functionIndex(opStart);
           this.charge(1);
           break;
         case 0xfc:
@@ -550,7 +564,6 @@ export class BodyRewriter {
     entriesEnd: number,
   ): void {
     const body = this.body;
-    body.reset();
     body.u32(entryCount + 1);
     body.copy(this.reader.bytes, entriesStart, entriesEnd);
     body.byte(1);
@@ -560,15 +573,23 @@ export class BodyRewriter {
       body.byte(OP_BLOCK);
       for (const byte of shape.resultBlockType) body.byte(byte);
     }
-    const code = this.scratch.view();
-    let from = 0;
-    for (let index = 0; index < this.insertAt.length; index++) {
-      const at = this.insertAt[index]!;
-      body.copy(code, from, at);
+    const code = this.reader.bytes;
+    const edits = this.edits;
+    let from = this.codeStart;
+    for (let index = 0; index < edits.count; index++) {
+      const at = edits.at[index]!;
+      if (at > from) body.copy(code, from, at);
       from = at;
-      this.emitInsert(mode, this.insertKind[index]!, this.insertRegion[index]!);
+      const kind = edits.kind[index]! as Insert;
+      if (kind === Insert.Remap) {
+        body.byte(code[at]!);
+        body.u32(edits.value[index]!);
+        from = edits.end[index]!;
+      } else {
+        this.emitInsert(mode, kind, edits.value[index]!);
+      }
     }
-    body.copy(code, from, code.length);
+    body.copy(code, from, this.codeEnd);
     if (mode === Mode.Local) {
       body.byte(OP_END);
       this.emitInsert(mode, Insert.Save, -1);
@@ -627,6 +648,8 @@ export class BodyRewriter {
         body.byte(OP_LOCAL_SET);
         body.u32(this.localCount);
         return;
+      case Insert.Remap:
+        assert(false, 'remaps are applied by assemble');
     }
   }
 

@@ -95,6 +95,9 @@ export class Reader {
   }
 }
 
+/** A u32 LEB128 padded to its maximum length, so it can be written before its value is known. */
+export const PADDED_U32_BYTES = 5;
+
 export class Writer {
   private buffer: Uint8Array;
   length = 0;
@@ -143,11 +146,38 @@ export class Writer {
     }
   }
 
+  /** Reserves a padded u32 to patch later; returns its position. */
+  reservePaddedU32(): number {
+    this.reserve(PADDED_U32_BYTES);
+    const at = this.length;
+    this.length += PADDED_U32_BYTES;
+    return at;
+  }
+
+  patchPaddedU32(at: number, value: number): void {
+    assert(at + PADDED_U32_BYTES <= this.length, 'patch inside what was written');
+    assert(value >= 0 && value <= 0xffff_ffff, 'u32 in range');
+    let rest = value;
+    for (let index = 0; index < PADDED_U32_BYTES - 1; index++) {
+      this.buffer[at + index] = (rest & 0x7f) | 0x80;
+      rest = Math.floor(rest / 0x80);
+    }
+    this.buffer[at + PADDED_U32_BYTES - 1] = rest;
+  }
+
   copy(source: Uint8Array, start: number, end: number): void {
     assert(start <= end, 'copy range is ordered');
-    this.reserve(end - start);
-    this.buffer.set(source.subarray(start, end), this.length);
-    this.length += end - start;
+    const count = end - start;
+    this.reserve(count);
+    const buffer = this.buffer;
+    if (count < 32) {
+      // Short runs: a loop beats allocating a subarray view.
+      let target = this.length;
+      for (let index = start; index < end; index++) buffer[target++] = source[index]!;
+    } else {
+      buffer.set(source.subarray(start, end), this.length);
+    }
+    this.length += count;
   }
 
   append(source: Uint8Array): void {

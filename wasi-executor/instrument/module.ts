@@ -192,11 +192,15 @@ export class ModuleRewriter {
   private definedGlobals = 0;
   private readonly reader: Reader;
 
+  private readonly bytes: Uint8Array;
+
   constructor(
-    private readonly bytes: Uint8Array,
+    input: Uint8Array,
     private readonly strategy: FuelStrategy,
   ) {
-    this.reader = new Reader(bytes, 0, bytes.length);
+    // A plain view: Node's Buffer (what readFile returns) has a much slower subarray.
+    this.bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    this.reader = new Reader(this.bytes, 0, this.bytes.length);
     readHeader(this.reader);
     this.sections = splitSections(this.reader);
   }
@@ -545,7 +549,7 @@ export class ModuleRewriter {
     payloads: ReadonlyMap<number, Uint8Array>,
     customs: readonly { after: number; name: string; payload: Uint8Array }[],
   ): Uint8Array {
-    const out = new Writer(this.bytes.length + this.bytes.length / 4 + 1024);
+    const out = new Writer(Math.ceil(this.bytes.length * 1.25) + 1024);
     for (const byte of HEADER_CORE) out.byte(byte);
     const emitCustomsAfter = (id: number): void => {
       for (const custom of customs) {
