@@ -58,11 +58,10 @@ test('one write larger than a file is split across rotations without losing its 
 
 test('finished sandboxes beyond the kept count are removed, oldest first; logs stay findable', () => {
   const root = freshDir();
-  const limits = { logBytesMax: 100, logRotationsKept: 1, finishedSandboxesKept: 2 };
+  const limits = { finishedSandboxesKept: 2 };
   const sandboxes = new Sandboxes(root, limits);
   const made = ['c1', 'c2', 'c3'].map((id) => sandboxes.create('fw', `task-${id}`, id));
-  made[0]!.stdout.write(Buffer.from('first'));
-  for (const sandbox of made) sandboxes.finish(sandbox);
+  for (const dir of made) sandboxes.finish(dir);
   assert.equal(readdirSync(root).sort(), ['c2', 'c3']);
   assert.is(sandboxes.find('fw', 'task-c1'), undefined);
   assert.is(sandboxes.find('fw', 'task-c3'), join(root, 'c3'));

@@ -80,6 +80,19 @@ export function makeBackend(
   ops: VersionOps,
   subsystems: SubsystemSet,
 ): CgroupBackend {
+  const killRound = async (paths: CgroupPaths): Promise<void> => {
+    if (await ops.killAtOnce(paths)) return;
+    await ops.freeze(paths);
+    try {
+      for (const pid of await backend.pids(paths)) signalPid(pid, 'SIGKILL');
+    } finally {
+      await ops.thaw(paths);
+    }
+  };
+  const anyDirLeft = async (paths: CgroupPaths): Promise<boolean> => {
+    for (const dir of ops.dirs(paths)) if (await fs.exists(dir)) return true;
+    return false;
+  };
   const backend: CgroupBackend = {
     version: ops.version,
     pathsFor: (name) => ops.pathsFor(name),
@@ -103,13 +116,12 @@ export function makeBackend(
     async killAll(paths) {
       for (let round = 0; round < killRoundsMax; round++) {
         if ((await backend.pids(paths)).length === 0) return;
-        if (!(await ops.killAtOnce(paths))) {
-          await ops.freeze(paths);
-          try {
-            for (const pid of await backend.pids(paths)) signalPid(pid, 'SIGKILL');
-          } finally {
-            await ops.thaw(paths);
-          }
+        try {
+          await killRound(paths);
+        } catch (error) {
+          // The supervisor may remove the cgroup the moment its task is gone.
+          if (!(await anyDirLeft(paths))) return;
+          throw error;
         }
         await sleep(rmdirRetryMs);
       }
