@@ -95,7 +95,8 @@ function judge(run) {
       : `exited ${run.code ?? run.signal} with no uvu summary`;
     return { name, passed: 0, failed: 1, skipped: 0, why };
   }
-  let failed = summary.total - summary.passed - summary.skipped;
+  // uvu's Total counts the tests that ran; skipped ones are not in it.
+  let failed = summary.total - summary.passed;
   let why = failed > 0 ? `${failed} failed` : undefined;
   if (failed === 0 && (run.code !== 0 || run.timedOut)) {
     failed = 1;
