@@ -27,16 +27,16 @@ const MAJOR_ARRAY = 4;
 const MAJOR_MAP = 5;
 const MAJOR_TAG = 6;
 
-interface Head {
-  readonly major: number;
-  readonly info: number;
-  /** The argument (length, count or integer value); for floats and simple values unused. */
-  readonly argument: number;
-}
+/** Maps with more keys than this check duplicates with a Set instead of pairwise compares. */
+const PAIRWISE_KEYS_MAX = 16;
 
 class StrictReader {
   offset = 0;
-  private head: Head = { major: 0, info: 0, argument: 0 };
+  // The head just read, kept in fields rather than an object: this runs on every message.
+  private major = 0;
+  private info = 0;
+  /** The argument (length, count or integer value); unused for floats and simple values. */
+  private argument = 0;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -47,22 +47,21 @@ class StrictReader {
     if (depth > this.depthMax) return `CBOR nested deeper than ${this.depthMax}`;
     const headReason = this.readHead();
     if (headReason !== undefined) return headReason;
-    const { major, info, argument } = this.head;
-    switch (major) {
+    switch (this.major) {
       case MAJOR_UNSIGNED:
       case MAJOR_NEGATIVE:
         return undefined;
       case MAJOR_BYTES:
       case MAJOR_TEXT:
-        return this.skip(argument);
+        return this.skip(this.argument);
       case MAJOR_ARRAY:
-        return this.array(argument, depth);
+        return this.array(this.argument, depth);
       case MAJOR_MAP:
-        return this.map(argument, depth);
+        return this.map(this.argument, depth);
       case MAJOR_TAG:
-        return `CBOR tag ${argument} at ${this.offset} is not allowed`;
+        return `CBOR tag ${this.argument} at ${this.offset} is not allowed`;
       default:
-        return simpleReason(info, this.offset);
+        return simpleReason(this.info, this.offset);
     }
   }
 
@@ -77,28 +76,55 @@ class StrictReader {
 
   private map(count: number, depth: number): string | undefined {
     if (count * 2 > this.remaining()) return `CBOR map of ${count} entries overruns the input`;
-    const keys = count > 1 ? new Set<string>() : undefined;
+    // Key spans as [start, end) pairs, to find duplicates.
+    const spans: number[] = [];
+    const keySet = count > PAIRWISE_KEYS_MAX ? new Set<string>() : undefined;
     for (let index = 0; index < count; index++) {
       const keyAt = this.offset;
       const headReason = this.readHead();
       if (headReason !== undefined) return headReason;
-      if (this.head.major !== MAJOR_TEXT) return `CBOR map key at ${keyAt} is not a text string`;
+      if (this.major !== MAJOR_TEXT) return `CBOR map key at ${keyAt} is not a text string`;
       const keyStart = this.offset;
-      const skipReason = this.skip(this.head.argument);
+      const skipReason = this.skip(this.argument);
       if (skipReason !== undefined) return skipReason;
-      if (keys) {
-        const key = Buffer.from(
-          this.bytes.buffer,
-          this.bytes.byteOffset + keyStart,
-          this.offset - keyStart,
-        ).toString('latin1');
-        if (keys.has(key)) return `duplicate CBOR map key at ${keyAt}`;
-        keys.add(key);
-      }
+      if (this.isDuplicateKey(keyStart, spans, keySet)) return `duplicate CBOR map key at ${keyAt}`;
       const valueReason = this.item(depth + 1);
       if (valueReason !== undefined) return valueReason;
     }
     return undefined;
+  }
+
+  /** Records the key ending at the current offset; true if the map already had it. */
+  private isDuplicateKey(start: number, spans: number[], keySet: Set<string> | undefined): boolean {
+    const end = this.offset;
+    if (keySet) {
+      const key = Buffer.from(
+        this.bytes.buffer,
+        this.bytes.byteOffset + start,
+        end - start,
+      ).toString('latin1');
+      if (keySet.has(key)) return true;
+      keySet.add(key);
+      return false;
+    }
+    for (let index = 0; index < spans.length; index += 2) {
+      if (this.sameBytes(spans[index]!, spans[index + 1]!, start, end)) return true;
+    }
+    spans.push(start, end);
+    return false;
+  }
+
+  private sameBytes(
+    leftStart: number,
+    leftEnd: number,
+    rightStart: number,
+    rightEnd: number,
+  ): boolean {
+    if (leftEnd - leftStart !== rightEnd - rightStart) return false;
+    for (let index = 0; index < leftEnd - leftStart; index++) {
+      if (this.bytes[leftStart + index] !== this.bytes[rightStart + index]) return false;
+    }
+    return true;
   }
 
   private skip(length: number): string | undefined {
@@ -115,18 +141,18 @@ class StrictReader {
     const at = this.offset;
     if (at >= this.bytes.length) return 'CBOR input ends early';
     const initial = this.bytes[at]!;
-    const major = initial >> 5;
-    const info = initial & 0x1f;
+    this.major = initial >> 5;
+    this.info = initial & 0x1f;
     this.offset = at + 1;
-    if (info < 24) {
-      this.head = { major, info, argument: info };
+    if (this.info < 24) {
+      this.argument = this.info;
       return undefined;
     }
-    if (info === 31) return `indefinite-length CBOR item at ${at} is not allowed`;
-    if (info > 27) return `reserved CBOR additional info ${info} at ${at}`;
-    const size = 1 << (info - 24);
+    if (this.info === 31) return `indefinite-length CBOR item at ${at} is not allowed`;
+    if (this.info > 27) return `reserved CBOR additional info ${this.info} at ${at}`;
+    const size = 1 << (this.info - 24);
     if (size > this.remaining()) return 'CBOR input ends early';
-    this.head = { major, info, argument: this.readArgument(size) };
+    this.argument = this.readArgument(size);
     this.offset += size;
     return undefined;
   }
