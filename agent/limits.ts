@@ -43,6 +43,11 @@ export const agentLimits = {
   killGracePeriodMs: 3_000,
   /** A wasm task's fuel when neither its `wasm.fuel` nor a `fuel` resource names one. */
   defaultWasmFuel: 10_000_000_000,
+  /**
+   * Bytes a wasm task may print per stream over its life; past it output is dropped (the
+   * executor also keeps a copy of this much in memory for its result, so keep it modest).
+   */
+  wasmOutputBytesMax: 16 * MiB,
   /** A wasm task's wall-clock limit when its `wasm.timeout_ms` is absent. */
   defaultWasmTimeoutMs: 3_600_000,
 } as const;

@@ -3,18 +3,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { assert } from '../../lib/assert.js';
 import { streamKey } from '../core/updates.js';
-import { RotatingLog } from './rotating-log.js';
 
 export interface SandboxLimits {
-  readonly logBytesMax: number;
-  readonly logRotationsKept: number;
   readonly finishedSandboxesKept: number;
-}
-
-export interface Sandbox {
-  readonly dir: string;
-  readonly stdout: RotatingLog;
-  readonly stderr: RotatingLog;
 }
 
 const SandboxOwner = z.strictObject({
@@ -26,7 +17,8 @@ const OWNER_FILE = 'sandbox.json';
 const CONTAINER_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /**
- * The sandboxes under `<workDir>/sandboxes/<containerId>/`: a task's cwd and its logs. The
+ * The sandboxes under `<workDir>/sandboxes/<containerId>/`: a task's cwd and where its
+ * containerizer keeps its logs (`stdout`, `stderr`, rotated: see rotating-log.ts). The
  * sandboxes of finished tasks stay for `wasmos logs`, the newest `finishedSandboxesKept` of them;
  * older ones are removed. Each sandbox names its task in `sandbox.json`, so the index of which
  * task's logs are where is rebuilt after a restart.
@@ -45,8 +37,8 @@ export class Sandboxes {
     this.index();
   }
 
-  /** Creates the sandbox of a new container and opens its logs. */
-  create(frameworkId: string, taskId: string, containerId: string): Sandbox {
+  /** Creates the sandbox of a new container; returns its directory. */
+  create(frameworkId: string, taskId: string, containerId: string): string {
     assert(CONTAINER_ID_PATTERN.test(containerId), 'container ids are safe file names');
     const dir = join(this.root, containerId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -56,23 +48,20 @@ export class Sandboxes {
     );
     this.byTask.set(streamKey(frameworkId, taskId), dir);
     this.active.add(dir);
-    return { dir, ...this.openLogs(dir) };
+    return dir;
   }
 
-  /** Re-opens the logs of a sandbox that already exists (a container re-attached after a restart). */
-  reopen(frameworkId: string, taskId: string, dir: string): Sandbox {
+  /** Marks an existing sandbox active again (its container was re-attached after a restart). */
+  reopen(frameworkId: string, taskId: string, dir: string): void {
     this.byTask.set(streamKey(frameworkId, taskId), dir);
     this.active.add(dir);
     this.finishedOrder = this.finishedOrder.filter((each) => each !== dir);
-    return { dir, ...this.openLogs(dir) };
   }
 
-  /** The task ended: its logs are closed and its sandbox joins the finished ones (bounded). */
-  finish(sandbox: Sandbox): void {
-    sandbox.stdout.close();
-    sandbox.stderr.close();
-    this.active.delete(sandbox.dir);
-    this.finishedOrder.push(sandbox.dir);
+  /** The task ended: its sandbox joins the finished ones (the oldest beyond the bound go). */
+  finish(dir: string): void {
+    if (!this.active.delete(dir)) return;
+    this.finishedOrder.push(dir);
     this.collect();
   }
 
@@ -83,14 +72,6 @@ export class Sandboxes {
 
   isActive(dir: string): boolean {
     return this.active.has(dir);
-  }
-
-  private openLogs(dir: string): { stdout: RotatingLog; stderr: RotatingLog } {
-    const { logBytesMax, logRotationsKept } = this.limits;
-    return {
-      stdout: new RotatingLog(dir, 'stdout', logBytesMax, logRotationsKept),
-      stderr: new RotatingLog(dir, 'stderr', logBytesMax, logRotationsKept),
-    };
   }
 
   private collect(): void {
