@@ -144,6 +144,17 @@ export class Resources {
     return new Resources(scalars, ranges);
   }
 
+  /** False when adding would put a range value twice (input check before `add`). */
+  isDisjointFrom(other: Resources): boolean {
+    for (const [name, list] of other.rangeLists) {
+      const held = this.rangeLists.get(name) ?? [];
+      for (const range of list) {
+        if (held.some((mine) => mine.begin <= range.end && range.begin <= mine.end)) return false;
+      }
+    }
+    return true;
+  }
+
   contains(other: Resources): boolean {
     for (const [name, milli] of other.scalarsMilli) {
       if ((this.scalarsMilli.get(name) ?? 0) < milli) return false;

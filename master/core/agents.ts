@@ -1,0 +1,449 @@
+import { assert } from '../../lib/assert.js';
+import { err, ok, type Result } from '../../lib/result.js';
+import { coreError, limitError, type CoreError } from './errors.js';
+import type { AgentSpec, ReportedTask } from './messages.js';
+import { rescindAgentOffers } from './offers.js';
+import { Resources } from './resources.js';
+import {
+  completeTask,
+  holdTask,
+  nextId,
+  type AgentState,
+  type CoreState,
+  type FrameworkState,
+} from './state.js';
+import {
+  applyStatus,
+  canTransition,
+  isTerminal,
+  masterStatus,
+  taskKey,
+  type TaskReason,
+  type TaskRecord,
+  type TaskState,
+} from './tasks.js';
+
+/** Agent lifecycle: admission, re-registration (rebuilding tasks), heartbeats, unreachable, gone. */
+
+export function validateAgentSpec(core: CoreState, spec: AgentSpec): CoreError | undefined {
+  const { limits } = core.config;
+  if (spec.hostname.length === 0 || spec.hostname.length > limits.idCharsMax) {
+    return coreError('invalid', 'agent hostname must be 1 to idCharsMax characters');
+  }
+  if (spec.runtimes.length === 0)
+    return coreError('invalid', 'an agent must offer at least one runtime');
+  if (spec.resources.scalars().isEmpty())
+    return coreError('invalid', 'an agent must offer some cpus or mem');
+  if (Object.keys(spec.attributes).length > limits.attributesPerAgentMax) {
+    return limitError('attributesPerAgentMax', limits.attributesPerAgentMax, 'too many attributes');
+  }
+  return undefined;
+}
+
+function admittedCount(core: CoreState): number {
+  let count = 0;
+  for (const agent of core.agents.values()) {
+    if (agent.status !== 'unreachable' && agent.status !== 'gone') count++;
+  }
+  return count;
+}
+
+function newAgent(id: string, keyId: string, spec: AgentSpec, nowMs: number): AgentState {
+  return {
+    id,
+    hostname: spec.hostname,
+    keyId,
+    total: spec.resources,
+    runtimes: [...spec.runtimes],
+    attributes: { ...spec.attributes },
+    status: 'active',
+    offered: Resources.empty,
+    used: Resources.empty,
+    offerIds: new Set(),
+    tasks: new Map(),
+    lastSeenMs: nowMs,
+    reregisterDeadlineMs: undefined,
+    statusChangedAtMs: nowMs,
+  };
+}
+
+/** REGISTER: admission. The agent is told its id only after the registry holds it. */
+export function registerAgent(
+  core: CoreState,
+  keyId: string,
+  spec: AgentSpec,
+  nowMs: number,
+): Result<string, CoreError> {
+  const invalid = validateAgentSpec(core, spec);
+  if (invalid) return err(invalid);
+  const { agentsMax } = core.config.limits;
+  if (admittedCount(core) >= agentsMax)
+    return err(limitError('agentsMax', agentsMax, 'too many agents'));
+  const agent = newAgent(nextId(core, 'agent'), keyId, spec, nowMs);
+  core.agents.set(agent.id, agent);
+  core.out.persistNeeded = true;
+  core.allocation.due = true;
+  core.out.toAgent(agent.id, {
+    type: 'registered',
+    agentId: agent.id,
+    heartbeatIntervalMs: core.config.timings.agentHeartbeatIntervalMs,
+  });
+  return ok(agent.id);
+}
+
+/** The calling key must be the admitted agent's; the agent must be registered. */
+export function checkAgent(
+  core: CoreState,
+  agentId: string,
+  keyId: string,
+): Result<AgentState, CoreError> {
+  const agent = core.agents.get(agentId);
+  if (!agent)
+    return err(coreError('agent_unknown', `agent ${agentId} is not admitted; register again`));
+  if (agent.keyId !== keyId)
+    return err(coreError('key_mismatch', `agent ${agentId} was admitted with another key`));
+  if (agent.status === 'gone')
+    return err(coreError('agent_gone', `agent ${agentId} was marked gone`));
+  if (agent.status !== 'active' && agent.status !== 'disconnected') {
+    return err(coreError('agent_not_registered', `agent ${agentId} must re-register first`));
+  }
+  return ok(agent);
+}
+
+/**
+ * REREGISTER: the agent comes back (after a disconnection, a master restart or being
+ * unreachable) with the tasks it runs; the master's task state is rebuilt from that report.
+ */
+export function reregisterAgent(
+  core: CoreState,
+  agentId: string,
+  keyId: string,
+  spec: AgentSpec,
+  reported: readonly ReportedTask[],
+  nowMs: number,
+): Result<void, CoreError> {
+  const refused = checkReregistration(core, agentId, keyId, spec, reported);
+  if (refused) return err(refused);
+  let agent = core.agents.get(agentId);
+  const admittedNow = agent === undefined;
+  if (!agent) {
+    // Unknown to this registry (e.g. its registry was lost): admit it with the id it has.
+    agent = newAgent(agentId, keyId, spec, nowMs);
+    agent.status = 'recovering';
+    core.agents.set(agentId, agent);
+  }
+  rescindAgentOffers(core, agent);
+  const wasOut = agent.status === 'unreachable' || agent.status === 'recovering';
+  if (admittedNow || agent.status === 'unreachable' || agent.hostname !== spec.hostname) {
+    core.out.persistNeeded = true;
+  }
+  agent.hostname = spec.hostname;
+  agent.runtimes = [...spec.runtimes];
+  agent.attributes = { ...spec.attributes };
+  setStatus(agent, 'active', nowMs);
+  agent.lastSeenMs = nowMs;
+  agent.reregisterDeadlineMs = undefined;
+  reconcileAgentTasks(core, agent, spec.resources, reported, wasOut, nowMs);
+  core.allocation.due = true;
+  core.out.toAgent(agent.id, {
+    type: 'reregistered',
+    agentId: agent.id,
+    heartbeatIntervalMs: core.config.timings.agentHeartbeatIntervalMs,
+  });
+  return ok(undefined);
+}
+
+function checkReregistration(
+  core: CoreState,
+  agentId: string,
+  keyId: string,
+  spec: AgentSpec,
+  reported: readonly ReportedTask[],
+): CoreError | undefined {
+  const invalid = validateAgentSpec(core, spec);
+  if (invalid) return invalid;
+  const { limits } = core.config;
+  if (reported.length > limits.tasksPerAgentReportMax) {
+    return limitError(
+      'tasksPerAgentReportMax',
+      limits.tasksPerAgentReportMax,
+      'too many tasks reported',
+    );
+  }
+  const agent = core.agents.get(agentId);
+  if (agent && agent.keyId !== keyId)
+    return coreError('key_mismatch', `agent ${agentId} was admitted with another key`);
+  if (agent && agent.status === 'gone')
+    return coreError('agent_gone', `agent ${agentId} was marked gone`);
+  if (!agent && admittedCount(core) >= limits.agentsMax)
+    return limitError('agentsMax', limits.agentsMax, 'too many agents');
+  if (agentId.length === 0 || agentId.length > limits.idCharsMax)
+    return coreError('invalid', 'agent id length');
+  let live = Resources.empty;
+  const keys = new Set<string>();
+  for (const task of reported) {
+    const key = taskKey(task.frameworkId, task.taskId);
+    if (keys.has(key)) return coreError('invalid', `task ${task.taskId} reported twice`);
+    keys.add(key);
+    if (isTerminal(task.state) || task.state === 'TASK_UNKNOWN') continue;
+    // A task the master already holds here counts with the resources the master knows.
+    const resources = agent?.tasks.get(key)?.resources ?? task.resources;
+    if (!live.isDisjointFrom(resources))
+      return coreError('invalid', `task ${task.taskId} overlaps another task's ranges`);
+    live = live.add(resources);
+  }
+  if (!spec.resources.contains(live)) {
+    return coreError('invalid', `reported tasks use ${live.toString()}, more than the agent has`);
+  }
+  return undefined;
+}
+
+function reconcileAgentTasks(
+  core: CoreState,
+  agent: AgentState,
+  total: Resources,
+  reported: readonly ReportedTask[],
+  wasOut: boolean,
+  nowMs: number,
+): void {
+  const reportedKeys = new Set(reported.map((task) => taskKey(task.frameworkId, task.taskId)));
+  // Tasks the master thinks are here but the agent does not have: their launch never arrived
+  // or they ended without a trace. Mesos reports them (REASON_RECONCILIATION).
+  for (const [key, task] of [...agent.tasks]) {
+    if (reportedKeys.has(key)) continue;
+    const framework = core.frameworks.get(task.frameworkId)!;
+    const state: TaskState = !framework.partitionAware
+      ? 'TASK_LOST'
+      : task.state === 'TASK_STAGING'
+        ? 'TASK_DROPPED'
+        : 'TASK_GONE';
+    endTask(
+      core,
+      framework,
+      task,
+      state,
+      'REASON_RECONCILIATION',
+      `task not found on agent ${agent.id}`,
+      nowMs,
+    );
+  }
+  agent.total = total;
+  for (const report of reported) adoptReportedTask(core, agent, report, wasOut, nowMs);
+}
+
+function adoptReportedTask(
+  core: CoreState,
+  agent: AgentState,
+  report: ReportedTask,
+  wasOut: boolean,
+  nowMs: number,
+): void {
+  const framework = core.frameworks.get(report.frameworkId);
+  if (!framework) {
+    // Removed (or never known: the registry has every framework): its tasks must stop.
+    core.out.toAgent(agent.id, { type: 'shutdownFramework', frameworkId: report.frameworkId });
+    return;
+  }
+  if (isTerminal(report.state) || report.state === 'TASK_UNKNOWN') return;
+  const known = framework.tasks.get(report.taskId);
+  if (!known) {
+    const done = framework.completed.some((task) => task.id === report.taskId);
+    if (done) {
+      // Already terminal here (e.g. LOST while unreachable): terminal states are final.
+      core.out.toAgent(agent.id, {
+        type: 'kill',
+        frameworkId: framework.id,
+        taskId: report.taskId,
+      });
+      return;
+    }
+    adoptNewTask(core, agent, framework, report, nowMs);
+    return;
+  }
+  if (known.agentId !== agent.id || isTerminal(known.state)) {
+    core.out.toAgent(agent.id, { type: 'kill', frameworkId: framework.id, taskId: report.taskId });
+    return;
+  }
+  if (
+    known.state !== report.state &&
+    canTransition(known.state, report.state) &&
+    report.state !== 'TASK_STAGING'
+  ) {
+    const wasUnreachable = known.state === 'TASK_UNREACHABLE';
+    applyStatus(known, {
+      ...known.status,
+      state: report.state,
+      source: 'SOURCE_MASTER',
+      reason: 'REASON_AGENT_REREGISTERED',
+      timestampMs: nowMs,
+      uuid: undefined,
+    });
+    if (wasUnreachable || wasOut)
+      core.out.toFramework(framework, { type: 'update', status: known.status });
+  }
+  if (known.killRequested)
+    core.out.toAgent(agent.id, { type: 'kill', frameworkId: framework.id, taskId: known.id });
+}
+
+function adoptNewTask(
+  core: CoreState,
+  agent: AgentState,
+  framework: FrameworkState,
+  report: ReportedTask,
+  nowMs: number,
+): void {
+  const state = report.state;
+  const task: TaskRecord = {
+    id: report.taskId,
+    frameworkId: framework.id,
+    agentId: agent.id,
+    name: report.name,
+    resources: report.resources,
+    runtime: report.runtime,
+    state,
+    status: {
+      taskId: report.taskId,
+      agentId: agent.id,
+      state,
+      source: 'SOURCE_MASTER',
+      reason: 'REASON_AGENT_REREGISTERED',
+      timestampMs: nowMs,
+    },
+    pendingUuid: undefined,
+    recentUuids: [],
+    killRequested: false,
+  };
+  holdTask(core, task);
+}
+
+/** A master-generated terminal update: the task ends now, its resources come back. */
+export function endTask(
+  core: CoreState,
+  framework: FrameworkState,
+  task: TaskRecord,
+  state: TaskState,
+  reason: TaskReason,
+  message: string,
+  nowMs: number,
+): void {
+  assert(isTerminal(state), `endTask moves ${task.id} to a terminal state`);
+  applyStatus(task, masterStatus(task, state, reason, message, nowMs));
+  task.pendingUuid = undefined;
+  core.out.toFramework(framework, { type: 'update', status: task.status });
+  completeTask(core, task);
+}
+
+function setStatus(agent: AgentState, status: AgentState['status'], nowMs: number): void {
+  if (agent.status !== status) agent.statusChangedAtMs = nowMs;
+  agent.status = status;
+}
+
+export function heartbeat(agent: AgentState, nowMs: number): void {
+  agent.lastSeenMs = nowMs;
+}
+
+/** The agent's stream closed: no offers on it until it re-registers; tasks keep running. */
+export function agentDisconnected(core: CoreState, agent: AgentState, nowMs: number): void {
+  if (agent.status !== 'active') return;
+  rescindAgentOffers(core, agent);
+  setStatus(agent, 'disconnected', nowMs);
+}
+
+/**
+ * Missed heartbeats or its re-registration deadline: the agent is unreachable (recorded in the
+ * registry). Its tasks become TASK_UNREACHABLE for partition-aware frameworks, else TASK_LOST.
+ */
+export function markUnreachable(core: CoreState, agent: AgentState, nowMs: number): void {
+  assert(
+    agent.status !== 'gone' && agent.status !== 'unreachable',
+    `agent ${agent.id} is admitted`,
+  );
+  rescindAgentOffers(core, agent);
+  setStatus(agent, 'unreachable', nowMs);
+  agent.reregisterDeadlineMs = undefined;
+  core.out.persistNeeded = true;
+  dropAgentTasks(
+    core,
+    agent,
+    'TASK_UNREACHABLE',
+    'REASON_AGENT_REMOVED',
+    `agent ${agent.id} is unreachable`,
+    nowMs,
+  );
+  notifyFailure(core, agent);
+}
+
+/** An operator says the agent will never return (or it unregistered cleanly). */
+export function markGone(core: CoreState, agent: AgentState, nowMs: number, message: string): void {
+  rescindAgentOffers(core, agent);
+  setStatus(agent, 'gone', nowMs);
+  agent.reregisterDeadlineMs = undefined;
+  core.out.persistNeeded = true;
+  dropAgentTasks(
+    core,
+    agent,
+    'TASK_GONE_BY_OPERATOR',
+    'REASON_AGENT_REMOVED_BY_OPERATOR',
+    message,
+    nowMs,
+  );
+  notifyFailure(core, agent);
+}
+
+function dropAgentTasks(
+  core: CoreState,
+  agent: AgentState,
+  partitionAwareState: TaskState,
+  reason: TaskReason,
+  message: string,
+  nowMs: number,
+): void {
+  for (const task of [...agent.tasks.values()]) {
+    const framework = core.frameworks.get(task.frameworkId)!;
+    if (isTerminal(task.state)) continue;
+    const state = framework.partitionAware ? partitionAwareState : 'TASK_LOST';
+    if (isTerminal(state)) {
+      endTask(core, framework, task, state, reason, message, nowMs);
+    } else if (task.state !== state) {
+      applyStatus(task, masterStatus(task, state, reason, message, nowMs));
+      task.pendingUuid = undefined;
+      core.out.toFramework(framework, { type: 'update', status: task.status });
+    }
+  }
+}
+
+function notifyFailure(core: CoreState, agent: AgentState): void {
+  for (const framework of core.frameworks.values()) {
+    core.out.toFramework(framework, { type: 'failure', agentId: agent.id });
+  }
+}
+
+/** Heartbeat timeouts and, after a master restart, re-registration deadlines. */
+export function checkAgentTimeouts(core: CoreState, nowMs: number): void {
+  const { agentHeartbeatTimeoutMs } = core.config.timings;
+  for (const agent of core.agents.values()) {
+    const silent =
+      (agent.status === 'active' || agent.status === 'disconnected') &&
+      agent.lastSeenMs + agentHeartbeatTimeoutMs <= nowMs;
+    const late =
+      agent.status === 'recovering' &&
+      agent.reregisterDeadlineMs !== undefined &&
+      agent.reregisterDeadlineMs <= nowMs;
+    if (silent || late) markUnreachable(core, agent, nowMs);
+  }
+}
+
+/** Unreachable and gone agents are remembered, oldest forgotten first, within the bound. */
+export function pruneRememberedAgents(core: CoreState): void {
+  const remembered = [...core.agents.values()].filter(
+    (agent) => agent.status === 'unreachable' || agent.status === 'gone',
+  );
+  const excess = remembered.length - core.config.limits.agentsRememberedMax;
+  if (excess <= 0) return;
+  remembered.sort((left, right) => left.statusChangedAtMs - right.statusChangedAtMs);
+  for (const agent of remembered.slice(0, excess)) {
+    if (agent.tasks.size > 0) continue;
+    core.agents.delete(agent.id);
+    core.out.persistNeeded = true;
+  }
+}
