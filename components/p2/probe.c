@@ -42,6 +42,8 @@ static int list(const char *path) {
 }
 
 static volatile unsigned long spins;
+// Where grow keeps its blocks, so the compiler cannot drop the allocations.
+static char *volatile last_block;
 
 int main(int argc, char **argv) {
   if (argc < 2) return 64;
@@ -83,6 +85,7 @@ int main(int argc, char **argv) {
       char *block = malloc(1 << 20);
       if (!block) break;
       memset(block, 1, 1 << 20);
+      last_block = block;
       total += 1 << 20;
     }
     fprintf(stderr, "malloc failed after %lu bytes\n", total);
