@@ -44,6 +44,7 @@ export const runPreview1: GuestRunner<Preview1Artifact> = async (artifact, conte
     }
     context.trackMemory(memory);
     host.bindMemory(memory);
+    context.recordProgress();
     (start as () => void)();
     return { kind: 'exited', exitCode: 0 };
   } finally {

@@ -1,0 +1,116 @@
+// Hostile programs end with their expected reason within their limits, and the executor
+// then serves the next task normally.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Executor } from '../../wasi-executor/executor.js';
+import type { TaskResult } from '../../wasi-executor/types.js';
+import { prepareProgram, runProgram, text } from './programs.js';
+
+const executor = new Executor({ limits: { workersMax: 1 } });
+const MiB = 1024 * 1024;
+
+async function assertServesNextTask(): Promise<void> {
+  const hello = await runProgram(executor, 'hello');
+  assert.is(hello.reason, 'exited');
+  assert.is(hello.exitCode, 0);
+  assert.is(text(hello.stdout), 'hello from wasm\n');
+}
+
+test('an infinite loop runs out of fuel and reports the whole budget consumed', async () => {
+  const result = await runProgram(executor, 'infinite-loop', {
+    limits: { fuel: 5_000_000, timeoutMs: 20_000 },
+  });
+  assert.is(result.reason, 'fuel_exhausted');
+  assert.is(result.exitCode, null);
+  assert.is(result.fuelConsumed, 5_000_000);
+  await assertServesNextTask();
+});
+
+test('an infinite loop with fuel to spare is stopped by the wall-clock timeout', async () => {
+  const result = await runProgram(executor, 'infinite-loop', { limits: { timeoutMs: 200 } });
+  assert.is(result.reason, 'timeout');
+  assert.is(result.exitCode, null);
+  assert.ok(result.peakMemoryBytes > 0, 'memory as of instantiation is reported');
+  await assertServesNextTask();
+});
+
+test('a memory bomb ends with memory_limit and never grows past the cap', async () => {
+  const result = await runProgram(executor, 'memory-bomb', {
+    limits: { memoryBytesMax: 16 * MiB },
+  });
+  assert.is(result.reason, 'memory_limit', result.message);
+  assert.is(result.exitCode, 12);
+  assert.ok(result.peakMemoryBytes <= 16 * MiB, `peak ${result.peakMemoryBytes}`);
+  assert.ok(result.peakMemoryBytes > 8 * MiB, `peak ${result.peakMemoryBytes}`);
+  assert.match(text(result.stderr), /malloc failed after \d+ MiB/);
+  await assertServesNextTask();
+});
+
+test('unbounded recursion ends with stack_overflow', async () => {
+  const result = await runProgram(executor, 'deep-recursion');
+  assert.is(result.reason, 'stack_overflow', result.message);
+  assert.is(result.exitCode, null);
+  await assertServesNextTask();
+});
+
+test('an output flood is cut at the stdout cap and the result says truncated', async () => {
+  const result = await runProgram(executor, 'output-flood', {
+    limits: { stdoutBytesMax: 4096, fuel: 20_000_000 },
+  });
+  assert.is(result.reason, 'fuel_exhausted');
+  assert.is(result.stdout.length, 4096);
+  assert.ok(result.stdoutTruncated);
+  assert.not.ok(result.stderrTruncated);
+  assert.ok(text(result.stdout).startsWith('flood line 0: the quick brown fox'));
+  await assertServesNextTask();
+});
+
+test('a task killed through its AbortSignal ends with reason killed', async () => {
+  const prepared = await prepareProgram(executor, 'infinite-loop');
+  const controller = new AbortController();
+  const running = executor.run(
+    prepared,
+    { limits: { timeoutMs: 20_000 } },
+    { signal: controller.signal },
+  );
+  setTimeout(() => controller.abort(), 100);
+  const run = await running;
+  assert.ok(run.ok);
+  assert.is(run.value.reason, 'killed');
+  await assertServesNextTask();
+});
+
+test('output is streamed to the callbacks as the guest writes it', async () => {
+  const prepared = await prepareProgram(executor, 'memory-bomb');
+  const streamed: string[] = [];
+  const run = await executor.run(
+    prepared,
+    { limits: { memoryBytesMax: 4 * MiB } },
+    { onStderr: (bytes) => streamed.push(text(bytes)) },
+  );
+  assert.ok(run.ok);
+  assert.is(streamed.join(''), text(run.value.stderr));
+  assert.ok(streamed.length > 0);
+});
+
+test('queued tasks beyond the queue bound are refused with queue_full', async () => {
+  const small = new Executor({ limits: { workersMax: 1, queueLengthMax: 1 } });
+  const prepared = await prepareProgram(small, 'infinite-loop');
+  const spec = { limits: { timeoutMs: 300 } };
+  const first = small.run(prepared, spec);
+  const second = small.run(prepared, spec);
+  const third = await small.run(prepared, spec);
+  assert.not.ok(third.ok);
+  assert.is(third.ok ? '' : third.error.code, 'queue_full');
+  const settled: TaskResult[] = [];
+  for (const run of await Promise.all([first, second])) if (run.ok) settled.push(run.value);
+  assert.equal(
+    settled.map((result) => result.reason),
+    ['timeout', 'timeout'],
+  );
+  await small.close();
+});
+
+test.after(() => executor.close());
+
+test.run();
