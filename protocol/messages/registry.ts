@@ -26,7 +26,3 @@ export type MessageBody<T extends MessageType> = z.infer<(typeof messageTypes)[T
 export function isMessageType(value: string): value is MessageType {
   return Object.hasOwn(messageTypes, value);
 }
-
-export function messageSpec(type: MessageType): MessageSpec {
-  return messageTypes[type];
-}

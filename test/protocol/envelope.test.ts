@@ -4,9 +4,14 @@ import { Encoder } from 'cbor-x';
 import { sign } from 'node:crypto';
 import { ManualClock } from '../../lib/clock.js';
 import {
+  AgentCall,
+  AgentEvent,
   generateIdentity,
+  messageTypes,
   open,
   ReplayGuard,
+  SchedulerCall,
+  SchedulerEvent,
   Signer,
   TrustStore,
   unwrap,
@@ -75,6 +80,45 @@ test('every scheduler event round-trips through seal and open', () => {
 test('every agent call and agent event round-trips through seal and open', () => {
   roundTrip(agent.signer, 'agent.call', agentCalls);
   roundTrip(master.signer, 'agent.event', agentEvents);
+});
+
+test('the fixtures hold an example of every variant of every message type', () => {
+  const variants = (schema: { options: readonly { shape: { type: { value: string } } }[] }) =>
+    schema.options.map((option) => option.shape.type.value).sort();
+  const covered = (bodies: readonly { type: string }[]) =>
+    [...new Set(bodies.map((body) => body.type))].sort();
+  assert.equal(covered(schedulerCalls), variants(SchedulerCall));
+  assert.equal(covered(schedulerEvents), variants(SchedulerEvent));
+  assert.equal(covered(agentCalls), variants(AgentCall));
+  assert.equal(covered(agentEvents), variants(AgentEvent));
+  assert.equal(Object.keys(messageTypes).sort(), [
+    'agent.call',
+    'agent.event',
+    'scheduler.call',
+    'scheduler.event',
+  ]);
+});
+
+test('a trust store forgets a removed key', () => {
+  const store = new TrustStore();
+  const entry = store.add({
+    publicKey: generateIdentity().publicKey,
+    role: 'operator',
+    name: 'ops',
+  });
+  assert.is(store.get(entry.keyId)?.role, 'operator');
+  assert.ok(store.remove(entry.keyId));
+  assert.is(store.get(entry.keyId), undefined);
+  assert.is(store.size, 0);
+});
+
+test('an envelope with sig before payload opens (CBOR map order is not meaningful)', () => {
+  const { payload, sig } = unwrapOrThrow(agent.signer.seal('agent.call', agentCalls[2]!));
+  const reordered = new Encoder({ useRecords: false, variableMapSize: true }).encode({
+    sig: Buffer.from(sig),
+    payload: Buffer.from(payload),
+  });
+  assert.is(opened(reordered).type, 'agent.call');
 });
 
 test('an opened message names its signer, role, session, seq and time', () => {

@@ -182,6 +182,20 @@ export const agentCalls: AgentCall[] = [
   },
   { type: 'UPDATE_AGENT', update_agent: { agent_id: agentId, agent_info: agentInfo } },
   { type: 'UNREGISTER', unregister: { agent_id: agentId } },
+  {
+    type: 'LOGS',
+    logs: {
+      agent_id: agentId,
+      request_id: 'req-1',
+      framework_id: frameworkId,
+      task_id: taskId,
+      stream: 'stdout',
+      offset: 0,
+      data: 'aGVsbG8K',
+      size: 6,
+      complete: true,
+    },
+  },
 ];
 
 export const agentEvents: AgentEvent[] = [
@@ -204,6 +218,16 @@ export const agentEvents: AgentEvent[] = [
   { type: 'RECONCILE', reconcile: { tasks: [{ framework_id: frameworkId, task_id: taskId }] } },
   { type: 'HEARTBEAT' },
   { type: 'ERROR', error: { message: 'unknown agent' } },
+  {
+    type: 'LOGS_REQUEST',
+    logs_request: {
+      request_id: 'req-1',
+      framework_id: frameworkId,
+      task_id: taskId,
+      stream: 'stderr',
+      length: 4096,
+    },
+  },
 ];
 
 export const statusUpdateCall: AgentCall = agentCalls[3]!;
