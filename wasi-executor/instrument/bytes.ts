@@ -107,17 +107,19 @@ export class Writer {
   }
 
   private reserve(byteCount: number): void {
-    const needed = this.length + byteCount;
-    if (needed <= this.buffer.length) return;
+    if (this.length + byteCount > this.buffer.length) this.grow(this.length + byteCount);
+  }
+
+  private grow(neededBytes: number): void {
     let capacity = this.buffer.length * 2;
-    while (capacity < needed) capacity *= 2;
+    while (capacity < neededBytes) capacity *= 2;
     const grown = new Uint8Array(capacity);
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
   }
 
   byte(value: number): void {
-    this.reserve(1);
+    if (this.length >= this.buffer.length) this.grow(this.length + 1);
     this.buffer[this.length++] = value;
   }
 
@@ -168,7 +170,7 @@ export class Writer {
   copy(source: Uint8Array, start: number, end: number): void {
     assert(start <= end, 'copy range is ordered');
     const count = end - start;
-    this.reserve(count);
+    if (this.length + count > this.buffer.length) this.grow(this.length + count);
     const buffer = this.buffer;
     if (count < 32) {
       // Short runs: a loop beats allocating a subarray view.

@@ -404,7 +404,8 @@ export class ModuleRewriter {
     rewriter: BodyRewriter,
   ): Uint8Array | undefined {
     const reader = this.readerFor(section);
-    const out = new Writer(section.end - section.start + 64);
+    // Instrumentation grows code by about a third: reserve for it once.
+    const out = new Writer(Math.ceil((section.end - section.start) * 1.5) + 64);
     switch (section.id) {
       case SECTION_TYPE:
       case SECTION_IMPORT:
@@ -549,28 +550,34 @@ export class ModuleRewriter {
     payloads: ReadonlyMap<number, Uint8Array>,
     customs: readonly { after: number; name: string; payload: Uint8Array }[],
   ): Uint8Array {
-    const out = new Writer(Math.ceil(this.bytes.length * 1.25) + 1024);
-    for (const byte of HEADER_CORE) out.byte(byte);
-    const emitCustomsAfter = (id: number): void => {
+    const ordered: { id: number; payload: Uint8Array }[] = [];
+    const customsAfter = (id: number): void => {
       for (const custom of customs) {
-        if (custom.after !== id) continue;
-        out.byte(SECTION_CUSTOM);
-        out.u32(custom.payload.length);
-        out.append(custom.payload);
+        if (custom.after === id) ordered.push({ id: SECTION_CUSTOM, payload: custom.payload });
       }
     };
-    emitCustomsAfter(-1);
+    customsAfter(-1);
     for (const id of SECTION_ORDER) {
       const payload = payloads.get(id);
-      if (payload !== undefined) {
-        out.byte(id);
-        out.u32(payload.length);
-        out.append(payload);
-      }
-      emitCustomsAfter(id);
+      if (payload !== undefined) ordered.push({ id, payload });
+      customsAfter(id);
     }
-    assert(out.length >= HEADER_BYTES, 'output has a header');
-    return out.view().slice();
+    // Sized exactly up front: the output is written once, with no growth and no final copy.
+    const lebBytes = (value: number): number =>
+      value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
+    const totalBytes = ordered.reduce(
+      (sum, section) => sum + 1 + lebBytes(section.payload.length) + section.payload.length,
+      HEADER_BYTES,
+    );
+    const out = new Writer(totalBytes);
+    for (const byte of HEADER_CORE) out.byte(byte);
+    for (const section of ordered) {
+      out.byte(section.id);
+      out.u32(section.payload.length);
+      out.append(section.payload);
+    }
+    assert(out.length === totalBytes, 'output size computed exactly');
+    return out.view();
   }
 
   private memoryImports(): MemoryImport[] {
