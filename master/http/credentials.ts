@@ -39,7 +39,7 @@ export class HttpCredentials {
       what: 'HTTP credentials file',
       bytesMax: CREDENTIALS_LIMITS.fileBytesMax,
     });
-    if (!text.ok) return text;
+    if (!text.ok) return err(text.error.message);
     let json: unknown;
     try {
       json = JSON.parse(text.value);

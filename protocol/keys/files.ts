@@ -3,6 +3,7 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import { basename, join } from 'node:path';
 import { assert } from '../../lib/assert.js';
 import { err, ok, type Result } from '../../lib/result.js';
+import { readSecretFile } from '../../lib/secret-file.js';
 import { identityFromPrivateKey, type Identity } from './identity.js';
 import { keyIdOf } from './key-id.js';
 import { isRole, roles, type Role } from './roles.js';
@@ -43,8 +44,8 @@ const keyFileError = (code: KeyFileErrorCode, path: string, message: string): Ke
 });
 
 export const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** Private keys must not be readable, writable or executable by group or others. */
-const GROUP_OTHER_BITS = 0o077;
+/** A PEM Ed25519 private key is about 120 bytes; anything much larger is not one. */
+const PRIVATE_KEY_BYTES_MAX = 16 * 1024;
 /** A trust directory holds few keys; a bound keeps a wrong path (e.g. `/`) from loading forever. */
 export const TRUST_FILES_MAX = 10_000;
 
@@ -141,25 +142,19 @@ export async function writeKeyPair(
 
 /** Loads a private key, refusing one that group or others could read. */
 export async function loadPrivateKey(path: string): Promise<Result<Identity, KeyFileError>> {
-  let mode: number;
-  try {
-    mode = (await stat(path)).mode;
-  } catch {
-    return err(keyFileError('KEY_NOT_FOUND', path, `private key ${path} not found`));
-  }
-  if ((mode & GROUP_OTHER_BITS) !== 0) {
-    const octal = (mode & 0o777).toString(8).padStart(4, '0');
-    return err(
-      keyFileError(
-        'KEY_PERMISSIONS',
-        path,
-        `private key ${path} is accessible by group or others (mode ${octal}); run: chmod 600 ${path}`,
-      ),
-    );
+  const pem = await readSecretFile(path, { what: 'private key', bytesMax: PRIVATE_KEY_BYTES_MAX });
+  if (!pem.ok) {
+    const code =
+      pem.error.code === 'PERMISSIONS'
+        ? 'KEY_PERMISSIONS'
+        : pem.error.code === 'NOT_FOUND'
+          ? 'KEY_NOT_FOUND'
+          : 'KEY_INVALID';
+    return err(keyFileError(code, path, pem.error.message));
   }
   let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey(await readFile(path, 'utf8'));
+    privateKey = createPrivateKey(pem.value);
   } catch (error) {
     return err(
       keyFileError(
