@@ -2,11 +2,16 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { WasmosError } from '../lib/errors.js';
+import { register as registerAgent } from './commands/agent.js';
 import { register as registerKeygen } from './commands/keygen.js';
 import { register as registerKeys } from './commands/keys.js';
 
 /** Each command lives in cli/commands/<name>.ts and adds itself to the program here. */
-const commands: ReadonlyArray<(program: Command) => void> = [registerKeygen, registerKeys];
+const commands: ReadonlyArray<(program: Command) => void> = [
+  registerKeygen,
+  registerKeys,
+  registerAgent,
+];
 
 const packageJson = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),

@@ -1,13 +1,9 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { WasmosError } from '../../lib/errors.js';
-import {
-  generateIdentity,
-  identityFromPrivateKey,
-  type Identity,
-} from '../../protocol/keys/identity.js';
+import { loadPrivateKey, loadTrustStore } from '../../protocol/keys/files.js';
+import { generateIdentity, type Identity } from '../../protocol/keys/identity.js';
 import { TrustStore } from '../../protocol/keys/trust.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -19,36 +15,17 @@ import { writeFileAtomic } from './atomic.js';
 const AgentRecord = z.strictObject({ agent_id: z.string().min(1).max(256) });
 
 export async function loadOrCreateKey(path: string): Promise<Identity> {
-  let pem: string;
-  try {
-    pem = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    const identity = generateIdentity();
-    await mkdir(dirname(path), { recursive: true });
-    await writeFileAtomic(
-      path,
-      identity.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
-    );
-    return identity;
-  }
-  return identityFromPrivateKey(parsePrivateKey(pem, path));
-}
-
-function parsePrivateKey(pem: string, path: string): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(pem);
-  } catch (error) {
-    throw new WasmosError('BAD_KEY', `${path} is not a PEM private key: ${String(error)}`);
-  }
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw new WasmosError(
-      'BAD_KEY',
-      `${path} holds a ${String(key.asymmetricKeyType)} key; wasmos keys are Ed25519`,
-    );
-  }
-  return key;
+  const loaded = await loadPrivateKey(path);
+  if (loaded.ok) return loaded.value;
+  if (loaded.error.code !== 'KEY_NOT_FOUND')
+    throw new WasmosError(loaded.error.code, loaded.error.message);
+  const identity = generateIdentity();
+  await mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(
+    path,
+    identity.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+  );
+  return identity;
 }
 
 export async function readAgentId(workDir: string): Promise<string | undefined> {
@@ -67,32 +44,14 @@ export async function writeAgentId(workDir: string, agentId: string): Promise<vo
 }
 
 /**
- * The master keys an agent trusts, from a directory of PEM public keys (`*.pub` or `*.pem`):
- * the agent opens events only with these, so every key found is trusted with role `master`.
+ * The master keys an agent trusts, from a trust directory in the `wasmos keygen` format
+ * (protocol/keys/files.ts). Only keys with role `master` are kept: an agent opens events only.
  */
 export async function readMasterKeys(dir: string): Promise<TrustStore> {
-  const trust = new TrustStore();
-  let names: string[];
-  try {
-    names = (await readdir(dir)).sort();
-  } catch (error) {
-    throw new WasmosError('BAD_TRUST_DIR', `cannot read trust dir ${dir}: ${String(error)}`);
-  }
-  for (const name of names) {
-    if (!name.endsWith('.pub') && !name.endsWith('.pem')) continue;
-    const path = join(dir, name);
-    const text = await readFile(path, 'utf8');
-    if (text.includes('PRIVATE KEY')) continue; // a key pair's private half: never trust it as a peer
-    let publicKey: KeyObject;
-    try {
-      publicKey = createPublicKey(text);
-    } catch (error) {
-      throw new WasmosError('BAD_KEY', `${path} is not a PEM public key: ${String(error)}`);
-    }
-    if (publicKey.asymmetricKeyType !== 'ed25519') continue;
-    trust.add({ publicKey, role: 'master', name: name.replace(/\.(pub|pem)$/, '') });
-  }
-  if (trust.size === 0)
-    throw new WasmosError('NO_MASTER_KEY', `no Ed25519 public key (*.pub) in ${dir}`);
-  return trust;
+  const loaded = await loadTrustStore(dir);
+  if (!loaded.ok) throw new WasmosError(loaded.error.code, loaded.error.message);
+  const masters = new TrustStore(loaded.value.list().filter((key) => key.role === 'master'));
+  if (masters.size === 0)
+    throw new WasmosError('NO_MASTER_KEY', `no key with role master in ${dir}`);
+  return masters;
 }
