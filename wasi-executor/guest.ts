@@ -54,7 +54,7 @@ export type GuestArtifact =
       readonly kind: 'component';
       /** The world the component targets, as the component path names it. */
       readonly world: 'command' | 'handler';
-      /** The glue jco generated (instantiation "async"), as ES module source. */
+      /** The glue jco generated (instantiation "async"), patched by component/glue.ts into a function body. */
       readonly glueSource: string;
       /** Core modules by the file name the glue asks `getCoreModule` for. */
       readonly coreModules: Readonly<Record<string, WebAssembly.Module>>;
