@@ -1,0 +1,159 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { formatPublicKeyFile } from '../../protocol/keys/files.js';
+import { generateIdentity } from '../../protocol/keys/identity.js';
+import type { TaskInfo } from '../../protocol/messages/task.js';
+import { eventually, FakeMaster } from './support/fake-master.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const program = (name: string) =>
+  new Uint8Array(readFileSync(join(root, 'components/built/programs', `${name}.wasm`)));
+
+const master = new FakeMaster();
+const identity = generateIdentity();
+const base = mkdtempSync(join(tmpdir(), 'wasmos-restart-'));
+const workDir = join(base, 'work');
+const trustDir = join(base, 'trust');
+let child: ChildProcess | undefined;
+
+function startAgentProcess(): ChildProcess {
+  const agent = spawn(
+    process.execPath,
+    [
+      join(root, 'dist/cli/main.js'),
+      'agent',
+      '--master',
+      master.url,
+      '--work-dir',
+      workDir,
+      '--trust',
+      trustDir,
+      '--resources',
+      'cpus:2;mem:1024',
+      '--runtimes',
+      'wasm',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WASMOS_LOG: 'warn' } },
+  );
+  agent.stderr?.on('data', () => undefined);
+  return agent;
+}
+
+async function killHard(agent: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => agent.once('exit', resolve));
+  agent.kill('SIGKILL');
+  await exited;
+}
+
+function task(taskId: string, digest: string): TaskInfo {
+  return {
+    name: taskId,
+    task_id: { value: taskId },
+    agent_id: { value: 'agent-1' },
+    resources: [
+      { name: 'cpus', type: 'SCALAR', scalar: { value: 0.5 } },
+      { name: 'mem', type: 'SCALAR', scalar: { value: 64 } },
+    ],
+    wasm: { digest },
+  };
+}
+
+const updatesOf = (taskId: string) =>
+  master.statusUpdates().filter((update) => update.status.task_id.value === taskId);
+const reregisters = () => master.calls.filter((each) => each.call.type === 'REREGISTER');
+
+test.before(async () => {
+  await master.start();
+  master.trustAgent(identity);
+  mkdirSync(workDir, { recursive: true });
+  mkdirSync(trustDir, { recursive: true });
+  writeFileSync(
+    join(workDir, 'agent.key'),
+    identity.privateKey.export({ format: 'pem', type: 'pkcs8' }),
+    { mode: 0o600 },
+  );
+  writeFileSync(
+    join(trustDir, 'master.pub'),
+    formatPublicKeyFile(master.identity.publicKey, 'master', 'master'),
+  );
+});
+
+test('after kill -9: unacknowledged updates are resent and a lost wasm task is reported terminal exactly once', async () => {
+  const hello = master.addBlob(program('hello'));
+  const loop = master.addBlob(program('infinite-loop'));
+  child = startAgentProcess();
+  await eventually('REGISTER', () => master.calls.find((each) => each.call.type === 'REGISTER'));
+  await eventually('subscribed', () => (master.subscribed ? true : undefined));
+
+  master.send({
+    type: 'LAUNCH',
+    launch: { framework_id: { value: 'fw' }, task: task('done', hello) },
+  });
+  master.acknowledge(await eventually('done RUNNING', () => updatesOf('done')[0]));
+  const finished = await eventually('done FINISHED', () =>
+    updatesOf('done').find((u) => u.status.state === 'TASK_FINISHED'),
+  );
+  // FINISHED is left unacknowledged on purpose.
+  master.send({
+    type: 'LAUNCH',
+    launch: { framework_id: { value: 'fw' }, task: task('spin', loop) },
+  });
+  master.acknowledge(await eventually('spin RUNNING', () => updatesOf('spin')[0]));
+  await new Promise((resolve) => setTimeout(resolve, 100)); // let the ack reach the agent's disk
+
+  await killHard(child);
+  master.dropStream();
+  child = startAgentProcess();
+  const reregister = await eventually('REREGISTER', () => reregisters()[0]);
+  assert.ok(reregister.call.type === 'REREGISTER');
+  assert.is(reregister.call.reregister.agent_id.value, 'agent-1');
+  const pending = reregister.call.reregister.unacknowledged_updates ?? [];
+  assert.ok(
+    pending.some((update) => update.status.uuid === finished.status.uuid),
+    'the unacked FINISHED is listed',
+  );
+
+  const resent = await eventually(
+    'FINISHED resent',
+    () => updatesOf('done').filter((u) => u.status.uuid === finished.status.uuid)[1],
+  );
+  master.acknowledge(resent);
+  const lost = await eventually('spin LOST', () =>
+    updatesOf('spin').find((u) => u.status.state !== 'TASK_RUNNING'),
+  );
+  assert.is(lost.status.state, 'TASK_LOST');
+  assert.is(lost.status.reason, 'REASON_AGENT_RESTARTED');
+  master.acknowledge(lost);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+
+  // One more crash and restart: nothing about these tasks is reported again.
+  await killHard(child);
+  master.dropStream();
+  const seen = master.statusUpdates().length;
+  child = startAgentProcess();
+  const again = await eventually('second REREGISTER', () => reregisters()[1]);
+  assert.ok(again.call.type === 'REREGISTER');
+  assert.equal(again.call.reregister.unacknowledged_updates ?? [], []);
+  assert.equal(again.call.reregister.tasks, []);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.is(master.statusUpdates().length, seen);
+  const terminal = updatesOf('spin').filter((u) => u.status.state === 'TASK_LOST');
+  assert.is(
+    new Set(terminal.map((u) => u.status.uuid)).size,
+    1,
+    'one terminal update (uuid) for the lost task',
+  );
+});
+
+test.after(async () => {
+  if (child && child.exitCode === null) await killHard(child);
+  await master.stop();
+  rmSync(base, { recursive: true, force: true });
+});
+
+test.run();
