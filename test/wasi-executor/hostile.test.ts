@@ -96,6 +96,9 @@ test('output is streamed to the callbacks as the guest writes it', async () => {
 test('queued tasks beyond the queue bound are refused with queue_full', async () => {
   const small = new Executor({ limits: { workersMax: 1, queueLengthMax: 1 } });
   const prepared = await prepareProgram(small, 'infinite-loop');
+  // A first task warms the one worker, so the next is taken at once and one more fills the queue.
+  const warm = await small.run(await prepareProgram(small, 'hello'), {});
+  assert.ok(warm.ok);
   const spec = { limits: { timeoutMs: 300 } };
   const first = small.run(prepared, spec);
   const second = small.run(prepared, spec);

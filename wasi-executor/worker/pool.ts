@@ -30,6 +30,8 @@ interface Pending {
 
 interface Slot {
   readonly worker: Worker;
+  /** The worker has loaded its code: a task's timeout starts only once it can run. */
+  ready: boolean;
   busy: boolean;
 }
 
@@ -100,16 +102,15 @@ export class WorkerPool {
   }
 
   private freeSlot(): Slot | undefined {
-    const idle = this.slots.find((slot) => !slot.busy);
+    const idle = this.slots.find((slot) => slot.ready && !slot.busy);
     if (idle !== undefined) return idle;
-    if (this.slots.length >= this.limits.workersMax) return undefined;
-    const slot: Slot = { worker: this.spawn(), busy: false };
-    this.slots.push(slot);
-    return slot;
+    const starting = this.slots.some((slot) => !slot.ready);
+    if (!starting && this.slots.length < this.limits.workersMax) this.slots.push(this.spawn());
+    return undefined;
   }
 
-  private spawn(): Worker {
-    return new Worker(workerUrl, {
+  private spawn(): Slot {
+    const worker = new Worker(workerUrl, {
       resourceLimits: {
         maxOldGenerationSizeMb: this.limits.workerHeapMb,
         stackSizeMb: this.limits.workerStackMb,
@@ -118,14 +119,39 @@ export class WorkerPool {
       env: {},
       execArgv: [],
     });
+    const slot: Slot = { worker, ready: false, busy: false };
+    const onReady = (message: { type?: string }): void => {
+      if (message.type !== 'ready') return;
+      worker.off('message', onReady);
+      slot.ready = true;
+      worker.unref();
+      this.dispatch();
+    };
+    worker.on('message', onReady);
+    // A worker failing while idle (or starting) is dropped; one failing in a task is handled by it.
+    worker.on('error', (error) => this.logger.warn('worker error', { error: error.message }));
+    worker.once('exit', (code) => {
+      const index = this.slots.indexOf(slot);
+      if (index >= 0 && !slot.busy) this.slots.splice(index, 1);
+      if (this.closed) return;
+      if (!slot.ready) {
+        // A worker that cannot even start would fail every task: say so instead of respawning forever.
+        for (const pending of this.queue.splice(0)) {
+          pending.resolve(
+            notStarted('instantiation_failed', `the worker failed to start (exit ${code})`),
+          );
+        }
+        return;
+      }
+      this.dispatch();
+    });
+    return slot;
   }
 
   /** Takes a slot out of the pool for good: its worker saw something a next task must not. */
   private retire(slot: Slot): void {
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
-    slot.worker.removeAllListeners();
-    slot.worker.on('error', () => undefined);
     void slot.worker.terminate();
   }
 

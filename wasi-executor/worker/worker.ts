@@ -77,3 +77,4 @@ port.on('message', (message: RunMessage) => {
   assert(message.type === 'run', 'a worker receives only run messages');
   void runTask(message).then((done) => port.postMessage(done));
 });
+port.postMessage({ type: 'ready' });
