@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { WasmosError } from '../lib/errors.js';
 import { register as registerAgent } from './commands/agent.js';
+import { register as registerExec } from './commands/exec.js';
 import { register as registerKeygen } from './commands/keygen.js';
 import { register as registerKeys } from './commands/keys.js';
 
@@ -11,6 +12,7 @@ const commands: ReadonlyArray<(program: Command) => void> = [
   registerKeygen,
   registerKeys,
   registerAgent,
+  registerExec,
 ];
 
 const packageJson = JSON.parse(
