@@ -7,7 +7,9 @@ import { Resources } from './resources.js';
 import {
   completeTask,
   holdTask,
+  holdZombie,
   nextId,
+  releaseZombie,
   type AgentState,
   type CoreState,
   type FrameworkState,
@@ -61,6 +63,7 @@ function newAgent(id: string, keyId: string, spec: AgentSpec, nowMs: number): Ag
     used: Resources.empty,
     offerIds: new Set(),
     tasks: new Map(),
+    zombies: new Map(),
     lastSeenMs: nowMs,
     reregisterDeadlineMs: undefined,
     statusChangedAtMs: nowMs,
@@ -207,6 +210,7 @@ function reconcileAgentTasks(
   nowMs: number,
 ): void {
   const reportedKeys = new Set(reported.map((task) => taskKey(task.frameworkId, task.taskId)));
+  for (const key of [...agent.zombies.keys()]) releaseZombie(core, agent, key);
   // Tasks the master thinks are here but the agent does not have: their launch never arrived
   // or they ended without a trace. Mesos reports them (REASON_RECONCILIATION).
   for (const [key, task] of [...agent.tasks]) {
@@ -241,6 +245,9 @@ function adoptReportedTask(
   const framework = core.frameworks.get(report.frameworkId);
   if (!framework) {
     // Removed (or never known: the registry has every framework): its tasks must stop.
+    if (!isTerminal(report.state) && report.state !== 'TASK_UNKNOWN') {
+      holdZombie(agent, taskKey(report.frameworkId, report.taskId), report.resources);
+    }
     core.out.toAgent(agent.id, { type: 'shutdownFramework', frameworkId: report.frameworkId });
     return;
   }
@@ -261,7 +268,7 @@ function adoptReportedTask(
     return;
   }
   if (known.agentId !== agent.id || isTerminal(known.state)) {
-    core.out.toAgent(agent.id, { type: 'kill', frameworkId: framework.id, taskId: report.taskId });
+    killZombie(core, agent, framework.id, report);
     return;
   }
   if (
@@ -283,6 +290,17 @@ function adoptReportedTask(
   }
   if (known.killRequested)
     core.out.toAgent(agent.id, { type: 'kill', frameworkId: framework.id, taskId: known.id });
+}
+
+/** Kill a task the agent runs but the master holds terminal; keep its resources until it ends. */
+function killZombie(
+  core: CoreState,
+  agent: AgentState,
+  frameworkId: string,
+  report: ReportedTask,
+): void {
+  holdZombie(agent, taskKey(frameworkId, report.taskId), report.resources);
+  core.out.toAgent(agent.id, { type: 'kill', frameworkId, taskId: report.taskId });
 }
 
 function adoptNewTask(
@@ -434,6 +452,7 @@ export function checkAgentTimeouts(core: CoreState, nowMs: number): void {
 }
 
 /** Unreachable and gone agents are remembered, oldest forgotten first, within the bound. */
+
 export function pruneRememberedAgents(core: CoreState): void {
   const remembered = [...core.agents.values()].filter(
     (agent) => agent.status === 'unreachable' || agent.status === 'gone',

@@ -5,13 +5,14 @@ import type { FrameworkSpec } from './messages.js';
 import { Resources } from './resources.js';
 import {
   completeTask,
+  holdZombie,
   isConnected,
   nextId,
   removeOffer,
   type CoreState,
   type FrameworkState,
 } from './state.js';
-import { applyStatus, isTerminal, masterStatus } from './tasks.js';
+import { applyStatus, isTerminal, masterStatus, taskKey } from './tasks.js';
 
 /** Framework lifecycle: subscribe, failover, disconnect, removal (teardown or timeout). */
 
@@ -181,14 +182,22 @@ export function removeFramework(core: CoreState, framework: FrameworkState, nowM
   for (const offerId of [...framework.offerIds]) removeOffer(core, offerId);
   const agentsWithTasks = new Set<string>();
   for (const task of [...framework.tasks.values()]) {
-    if (!isTerminal(task.state)) {
+    const live = !isTerminal(task.state);
+    if (live) {
       agentsWithTasks.add(task.agentId);
-      applyStatus(
+      const status = masterStatus(
         task,
-        masterStatus(task, 'TASK_KILLED', 'REASON_FRAMEWORK_REMOVED', 'framework removed', nowMs),
+        'TASK_KILLED',
+        'REASON_FRAMEWORK_REMOVED',
+        'framework removed',
+        nowMs,
       );
+      applyStatus(task, status);
     }
     completeTask(core, task);
+    const agent = core.agents.get(task.agentId);
+    // Still running until the agent says otherwise: keep its resources off the market.
+    if (live && agent) holdZombie(agent, taskKey(framework.id, task.id), task.resources);
   }
   for (const agentId of agentsWithTasks) {
     core.out.toAgent(agentId, { type: 'shutdownFramework', frameworkId: framework.id });

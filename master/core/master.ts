@@ -128,6 +128,7 @@ export class MasterCore {
         used: Resources.empty,
         offerIds: new Set(),
         tasks: new Map(),
+        zombies: new Map(),
         lastSeenMs: nowMs,
         reregisterDeadlineMs:
           status === 'recovering' ? nowMs + timings.agentReregisterTimeoutMs : undefined,

@@ -69,6 +69,12 @@ export interface AgentState {
   readonly offerIds: Set<string>;
   /** By taskKey: every task the master believes is on this agent and not yet released. */
   readonly tasks: Map<string, TaskRecord>;
+  /**
+   * Tasks the master already holds terminal (e.g. LOST while the agent was unreachable) that the
+   * agent still runs: their resources stay counted in `used` until the agent reports them ended,
+   * so they are never offered twice.
+   */
+  readonly zombies: Map<string, Resources>;
   lastSeenMs: number;
   reregisterDeadlineMs: number | undefined;
   statusChangedAtMs: number;
@@ -222,6 +228,20 @@ export function completeTask(core: CoreState, task: TaskRecord): void {
 
 export function isConnected(framework: FrameworkState): boolean {
   return framework.streamId !== undefined;
+}
+
+export function holdZombie(agent: AgentState, key: string, resources: Resources): void {
+  if (agent.zombies.has(key)) return;
+  agent.zombies.set(key, resources);
+  agent.used = agent.used.add(resources);
+}
+
+export function releaseZombie(core: CoreState, agent: AgentState, key: string): void {
+  const resources = agent.zombies.get(key);
+  if (!resources) return;
+  agent.zombies.delete(key);
+  agent.used = agent.used.subtract(resources);
+  core.allocation.due = true;
 }
 
 export function availableOn(agent: AgentState): Resources {

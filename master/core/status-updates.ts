@@ -3,6 +3,7 @@ import type { AgentStatusUpdate } from './messages.js';
 import {
   completeTask,
   releaseTask,
+  releaseZombie,
   type AgentState,
   type CoreState,
   type FrameworkState,
@@ -11,6 +12,7 @@ import {
   applyStatus,
   canTransition,
   isTerminal,
+  taskKey,
   type TaskRecord,
   type TaskStatusView,
 } from './tasks.js';
@@ -37,6 +39,8 @@ export function statusUpdate(
   const framework = core.frameworks.get(update.frameworkId);
   const task = framework?.tasks.get(update.taskId);
   if (!framework || !task || task.agentId !== agent.id) {
+    if (isTerminal(update.state))
+      releaseZombie(core, agent, taskKey(update.frameworkId, update.taskId));
     acknowledgeForFramework(core, agent, update);
     return undefined;
   }
@@ -46,6 +50,8 @@ export function statusUpdate(
     return undefined;
   }
   if (task.recentUuids.includes(update.uuid) || !canTransition(task.state, update.state)) {
+    if (isTerminal(update.state))
+      releaseZombie(core, agent, taskKey(update.frameworkId, update.taskId));
     acknowledgeForFramework(core, agent, update); // stale or superseded: nothing new to tell
     return undefined;
   }

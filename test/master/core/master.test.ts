@@ -183,6 +183,9 @@ test('a disconnected framework keeps its tasks until the failover timeout, then 
   h.tick(1_000);
   assert.not.ok(h.core.view().frameworks.has(frameworkId));
   assert.ok(h.messagesFor(agentId).some((message) => message.type === 'shutdownFramework'));
+  // The task's resources stay held until the agent reports it ended, so nothing is offered twice.
+  assert.not.ok(h.core.view().agents.get(agentId)!.used.isEmpty());
+  running(h, agentId, frameworkId, 't0', 'k1', 'TASK_KILLED');
   assert.ok(h.core.view().agents.get(agentId)!.used.isEmpty());
 });
 
