@@ -256,7 +256,7 @@ class SimAgent {
     if (this.id === undefined) {
       const input: CoreInput = { kind: 'registerAgent', keyId: this.keyId, agent: spec };
       const epoch = this.sim.epoch;
-      this.sim.send(0.05, () => {
+      const sent = this.sim.send(0.05, () => {
         if (epoch !== this.sim.epoch) return done(false);
         const result = this.sim.core.step(input, this.sim.nowMs);
         if (result.ok && result.value.kind === 'agentRegistered') {
@@ -264,7 +264,8 @@ class SimAgent {
           done(true, result.value.agentId);
         } else done(false);
         this.sim.flush();
-      }) || (this.registering = false);
+      });
+      if (!sent) this.registering = false;
       return;
     }
     const reported: ReportedTask[] = [...this.tasks.values()].map((task) => ({
