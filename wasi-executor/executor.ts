@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from '../lib/log.js';
 import { LruMap } from '../lib/lru.js';
 import { err, ok, type Result } from '../lib/result.js';
 import { DiskCache, cacheKey } from './disk-cache.js';
+import { applyEngineTiering, type EngineTiering } from './engine.js';
 import type { GuestArtifact, LimitPlan } from './guest.js';
 import {
   LIMITS_IMPORT_MODULE,
@@ -44,6 +45,8 @@ export interface ExecutorOptions {
   /** Fuel metering and memory caps (default true). Off only to measure their cost. */
   readonly instrument?: boolean;
   readonly logger?: Logger;
+  /** Process-wide (see engine.ts); default 'optimized'. */
+  readonly tiering?: EngineTiering;
 }
 
 export interface PreparedModule {
@@ -86,6 +89,7 @@ export class Executor {
   private readonly diskCache: DiskCache | undefined;
   private readonly pool: WorkerPool;
   private componentTools: string | undefined;
+  private readonly tiering: EngineTiering;
 
   constructor(options: ExecutorOptions = {}) {
     const limits = resolveExecutorLimits(options.limits);
@@ -93,6 +97,8 @@ export class Executor {
     this.limits = limits.value;
     this.logger = options.logger ?? silentLogger;
     this.instrument = options.instrument ?? true;
+    this.tiering = options.tiering ?? 'optimized';
+    applyEngineTiering(this.tiering);
     this.memoryCache = new LruMap(this.limits.preparedEntriesMax);
     this.diskCache =
       options.workDir === undefined ? undefined : new DiskCache(options.workDir, this.logger);
