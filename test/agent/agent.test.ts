@@ -91,6 +91,10 @@ test('a launched task reports RUNNING, then (after the ack) FINISHED with its re
   await eventually('all acknowledged', () =>
     agent.snapshot().unacknowledgedUpdates === 0 ? true : undefined,
   );
+  // The task's resources are freed once its record is off disk, just after the terminal update.
+  await eventually('resources released', () =>
+    agent.snapshot().used.cpus === 0 ? true : undefined,
+  );
   assert.equal(agent.snapshot().used, { cpus: 0, memMiB: 0, diskMiB: 0 });
 });
 
