@@ -68,18 +68,7 @@ runContainerizerSuite({
       close: () => executor.close(),
     };
   },
-  skip: [
-    {
-      test: 'recover re-attaches to a running container and reports its completion',
-      reason:
-        'wasm tasks run inside the agent process and cannot outlive it (reported lost instead)',
-    },
-    {
-      test: 'recover reports a container that ended while the agent was away',
-      reason:
-        'a wasm task cannot run while the agent is away; recover reports it lost (tested below)',
-    },
-  ],
+  survivesAgentRestart: false,
 });
 
 const executor = new Executor({ limits: { workersMax: 2 } });

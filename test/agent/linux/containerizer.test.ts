@@ -31,4 +31,5 @@ runContainerizerSuite({
       close: () => harness.cleanup(),
     };
   },
+  survivesAgentRestart: true,
 });
