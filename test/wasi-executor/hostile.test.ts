@@ -1,5 +1,8 @@
 // Hostile programs end with their expected reason within their limits, and the executor
 // then serves the next task normally.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Executor } from '../../wasi-executor/executor.js';
@@ -112,6 +115,32 @@ test('queued tasks beyond the queue bound are refused with queue_full', async ()
     ['timeout', 'timeout'],
   );
   await small.close();
+});
+
+test('files held open by terminated tasks are closed: the process does not leak descriptors', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmos-hold-'));
+  writeFileSync(join(dir, 'held.txt'), 'x');
+  const spec = {
+    args: ['/data/held.txt'],
+    preopens: [{ hostPath: dir, guestPath: '/data', writable: false }],
+    limits: { timeoutMs: 300 },
+  };
+  await runProgram(executor, 'hold-file', spec);
+  const before = readdirSync('/proc/self/fd').length;
+  for (let round = 0; round < 5; round++) {
+    const result = await runProgram(executor, 'hold-file', spec);
+    assert.is(result.reason, 'timeout');
+    assert.is(text(result.stdout), 'holding\n');
+  }
+  await assertServesNextTask();
+  // The descriptors are closed once each old worker has fully stopped.
+  let after = readdirSync('/proc/self/fd').length;
+  for (let attempt = 0; attempt < 50 && after > before; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    after = readdirSync('/proc/self/fd').length;
+  }
+  assert.ok(after <= before, `descriptors before ${before}, after ${after}`);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.after(() => executor.close());

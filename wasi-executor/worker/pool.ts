@@ -117,6 +117,8 @@ export class WorkerPool {
       },
       // The guest's environment comes from its spec; the worker gets none of ours.
       env: {},
+      // Node closes the raw descriptors a worker opened when it exits (a terminated task's files).
+      trackUnmanagedFds: true,
       execArgv: [],
     });
     const slot: Slot = { worker, ready: false, busy: false };
