@@ -140,6 +140,11 @@ export class Executor {
     });
   }
 
+  /** Starts the worker pool ahead of the first task (otherwise workers start on demand). */
+  warm(): Promise<void> {
+    return this.pool.warm();
+  }
+
   /** Ends every task (queued ones as killed) and every worker. */
   close(): Promise<void> {
     return this.pool.close();

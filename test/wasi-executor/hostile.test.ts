@@ -68,6 +68,26 @@ test('an output flood is cut at the stdout cap and the result says truncated', a
   await assertServesNextTask();
 });
 
+test('an output flood stopped by the timeout still reports its truncation', async () => {
+  const result = await runProgram(executor, 'output-flood', {
+    limits: { stdoutBytesMax: 1000, timeoutMs: 300 },
+  });
+  assert.is(result.reason, 'timeout');
+  assert.is(result.stdout.length, 1000);
+  assert.ok(result.stdoutTruncated);
+});
+
+test('warm starts every worker ahead of the first task', async () => {
+  const pooled = new Executor({ limits: { workersMax: 2 } });
+  assert.is(pooled.workerCount, 0);
+  await pooled.warm();
+  assert.is(pooled.workerCount, 2);
+  const hello = await runProgram(pooled, 'hello');
+  assert.is(text(hello.stdout), 'hello from wasm\n');
+  assert.is(pooled.workerCount, 2);
+  await pooled.close();
+});
+
 test('a task killed through its AbortSignal ends with reason killed', async () => {
   const prepared = await prepareProgram(executor, 'infinite-loop');
   const controller = new AbortController();

@@ -34,16 +34,18 @@ class CappedSink implements OutputSink {
 
   constructor(
     private readonly bytesMax: number,
-    private readonly forward: (bytes: Uint8Array) => void,
+    private readonly forward: (bytes: Uint8Array, truncated: boolean) => void,
   ) {}
 
   write(bytes: Uint8Array): void {
     const room = this.bytesMax - this.bytesWritten;
-    if (bytes.length > room) this.truncated = true;
     const kept = bytes.length > room ? bytes.subarray(0, room) : bytes;
-    if (kept.length === 0) return;
+    const truncatedNow = bytes.length > room && !this.truncated;
+    if (truncatedNow) this.truncated = true;
+    // The first drop is told at once, so a task ended from outside still reports it.
+    if (kept.length === 0 && !truncatedNow) return;
     this.bytesWritten += kept.length;
-    this.forward(kept);
+    this.forward(kept, truncatedNow);
   }
 }
 
@@ -68,7 +70,7 @@ export function createTaskContext(
   spec: GuestSpec,
   limits: TaskLimits,
   progress: Float64Array,
-  emit: (stream: OutputStream, bytes: Uint8Array) => void,
+  emit: (stream: OutputStream, bytes: Uint8Array, truncated: boolean) => void,
 ): TaskContext {
   assert(progress.length >= PROGRESS_SLOTS, 'progress array has its slots');
   const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, BigInt(limits.fuel));
@@ -117,8 +119,12 @@ export function createTaskContext(
   };
   return {
     spec,
-    stdout: new CappedSink(limits.stdoutBytesMax, (bytes) => emit('stdout', bytes)),
-    stderr: new CappedSink(limits.stderrBytesMax, (bytes) => emit('stderr', bytes)),
+    stdout: new CappedSink(limits.stdoutBytesMax, (bytes, truncated) =>
+      emit('stdout', bytes, truncated),
+    ),
+    stderr: new CappedSink(limits.stderrBytesMax, (bytes, truncated) =>
+      emit('stderr', bytes, truncated),
+    ),
     fuel,
     memoryBytesMax: limits.memoryBytesMax,
     limitImports,

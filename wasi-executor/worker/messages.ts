@@ -19,6 +19,8 @@ export interface OutputMessage {
   readonly taskId: number;
   readonly stream: OutputStream;
   readonly bytes: Uint8Array;
+  /** The cap was reached with this write: what follows is dropped. */
+  readonly truncated: boolean;
 }
 
 export interface DoneMessage {

@@ -80,6 +80,27 @@ export class WorkerPool {
     });
   }
 
+  /** Starts workers up to workersMax and resolves once each is ready (or gone): no first-task start-up cost. */
+  async warm(): Promise<void> {
+    if (this.closed) return;
+    while (this.slots.length < this.limits.workersMax) this.slots.push(this.spawn());
+    const starting = this.slots.filter((slot) => !slot.ready);
+    await Promise.all(
+      starting.map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            const onMessage = (message: { type?: string }): void => {
+              if (message.type !== 'ready') return;
+              slot.worker.off('message', onMessage);
+              resolve();
+            };
+            slot.worker.on('message', onMessage);
+            slot.worker.once('exit', () => resolve());
+          }),
+      ),
+    );
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const pending of this.queue.splice(0)) {
@@ -167,6 +188,7 @@ export class WorkerPool {
     const progressView = new Float64Array(progress);
     const stdout: Uint8Array[] = [];
     const stderr: Uint8Array[] = [];
+    const truncated = { stdout: false, stderr: false };
     const startedMs = performance.now();
     let finished = false;
 
@@ -206,8 +228,8 @@ export class WorkerPool {
           verdict: { reason, exitCode: null, message },
           fuelConsumed: progressView[PROGRESS_FUEL_CONSUMED] ?? 0,
           peakMemoryBytes: progressView[PROGRESS_MEMORY_BYTES] ?? 0,
-          stdoutTruncated: false,
-          stderrTruncated: false,
+          stdoutTruncated: truncated.stdout,
+          stderrTruncated: truncated.stderr,
         },
         false,
       );
@@ -216,6 +238,8 @@ export class WorkerPool {
       if (message.taskId !== taskId) return;
       if (message.type === 'output') {
         const bytes = message.bytes;
+        if (message.truncated) truncated[message.stream] = true;
+        if (bytes.length === 0) return;
         (message.stream === 'stdout' ? stdout : stderr).push(bytes);
         (message.stream === 'stdout' ? task.onStdout : task.onStderr)?.(bytes);
         return;

@@ -34,8 +34,14 @@ async function runTask(message: RunMessage): Promise<DoneMessage> {
     message.spec,
     message.limits,
     new Float64Array(message.progress),
-    (stream, bytes) => {
-      const output: OutputMessage = { type: 'output', taskId: message.taskId, stream, bytes };
+    (stream, bytes, truncated) => {
+      const output: OutputMessage = {
+        type: 'output',
+        taskId: message.taskId,
+        stream,
+        bytes,
+        truncated,
+      };
       port.postMessage(output);
     },
   );
