@@ -4,6 +4,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -67,6 +68,19 @@ test('no file is reachable without a preopen', async () => {
   const result = await runProgram(executor, 'file-write', { args: ['/tmp/x.txt', 'x'] });
   assert.is(result.exitCode, 1);
   assert.match(text(result.stdout), /^open failed: /);
+});
+
+test('the filesystem calls a real program makes all work inside a writable preopen', async () => {
+  const dir = mkdtempSync(join(scratch, 'tour-'));
+  const result = await runProgram(executor, 'fs-tour', {
+    preopens: [{ hostPath: dir, guestPath: '/work', writable: true }],
+  });
+  const output = text(result.stdout);
+  assert.is(result.exitCode, 0, output);
+  assert.not.match(output, /FAIL/);
+  assert.match(output, /^entries: \. \.\. b\.txt link sub$/m);
+  assert.match(output, /^ok slept at least 20 ms$/m);
+  assert.equal(readdirSync(dir), []);
 });
 
 test('dotdot, absolute paths and symlinks out of the preopen are all refused', async () => {
