@@ -10,8 +10,9 @@ const MiB = 1024 * 1024;
 const WASM_PAGE_BYTES = 65_536;
 
 export const defaultTaskLimits: TaskLimits = {
-  // About 10–30 s of straight-line wasm on this machine: generous for a task, bounded.
-  fuel: 10_000_000_000,
+  // Tight loops here burn 1–3e10 units a second: about 30–100 s, past the default timeout,
+  // so by default the wall clock ends runaway tasks and fuel measures them.
+  fuel: 1_000_000_000_000,
   memoryBytesMax: 256 * MiB,
   timeoutMs: 30_000,
   stdoutBytesMax: 1 * MiB,

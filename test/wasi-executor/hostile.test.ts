@@ -30,7 +30,9 @@ test('an infinite loop runs out of fuel and reports the whole budget consumed', 
 });
 
 test('an infinite loop with fuel to spare is stopped by the wall-clock timeout', async () => {
-  const result = await runProgram(executor, 'infinite-loop', { limits: { timeoutMs: 200 } });
+  const result = await runProgram(executor, 'infinite-loop', {
+    limits: { timeoutMs: 200, fuel: 1e15 },
+  });
   assert.is(result.reason, 'timeout');
   assert.is(result.exitCode, null);
   assert.ok(result.peakMemoryBytes > 0, 'memory as of instantiation is reported');
@@ -70,7 +72,7 @@ test('an output flood is cut at the stdout cap and the result says truncated', a
 
 test('an output flood stopped by the timeout still reports its truncation', async () => {
   const result = await runProgram(executor, 'output-flood', {
-    limits: { stdoutBytesMax: 1000, timeoutMs: 300 },
+    limits: { stdoutBytesMax: 1000, timeoutMs: 300, fuel: 1e15 },
   });
   assert.is(result.reason, 'timeout');
   assert.is(result.stdout.length, 1000);
@@ -93,7 +95,7 @@ test('a task killed through its AbortSignal ends with reason killed', async () =
   const controller = new AbortController();
   const running = executor.run(
     prepared,
-    { limits: { timeoutMs: 20_000 } },
+    { limits: { timeoutMs: 20_000, fuel: 1e15 } },
     { signal: controller.signal },
   );
   setTimeout(() => controller.abort(), 100);
@@ -101,6 +103,20 @@ test('a task killed through its AbortSignal ends with reason killed', async () =
   assert.ok(run.ok);
   assert.is(run.value.reason, 'killed');
   await assertServesNextTask();
+});
+
+test('a queued task killed before it starts leaves the queue at once', async () => {
+  const prepared = await prepareProgram(executor, 'infinite-loop');
+  const running = executor.run(prepared, { limits: { timeoutMs: 500, fuel: 1e15 } });
+  const controller = new AbortController();
+  const queued = executor.run(prepared, {}, { signal: controller.signal });
+  controller.abort();
+  const killed = await queued;
+  assert.ok(killed.ok);
+  assert.is(killed.ok && killed.value.reason, 'killed');
+  assert.is(killed.ok && killed.value.durationMs, 0);
+  const first = await running;
+  assert.is(first.ok && first.value.reason, 'timeout');
 });
 
 test('output is streamed to the callbacks as the guest writes it', async () => {
@@ -122,7 +138,7 @@ test('queued tasks beyond the queue bound are refused with queue_full', async ()
   // A first task warms the one worker, so the next is taken at once and one more fills the queue.
   const warm = await small.run(await prepareProgram(small, 'hello'), {});
   assert.ok(warm.ok);
-  const spec = { limits: { timeoutMs: 300 } };
+  const spec = { limits: { timeoutMs: 300, fuel: 1e15 } };
   const first = small.run(prepared, spec);
   const second = small.run(prepared, spec);
   const third = await small.run(prepared, spec);
@@ -143,7 +159,7 @@ test('files held open by terminated tasks are closed: the process does not leak 
   const spec = {
     args: ['/data/held.txt'],
     preopens: [{ hostPath: dir, guestPath: '/data', writable: false }],
-    limits: { timeoutMs: 300 },
+    limits: { timeoutMs: 300, fuel: 1e15 },
   };
   await runProgram(executor, 'hold-file', spec);
   const before = readdirSync('/proc/self/fd').length;

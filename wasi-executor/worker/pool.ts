@@ -75,7 +75,19 @@ export class WorkerPool {
       return Promise.resolve(err(new ExecutorError('queue_full', message)));
     }
     return new Promise((resolve) => {
-      this.queue.push({ task, resolve: (result) => resolve(ok(result)) });
+      const pending: Pending = { task, resolve: (result) => resolve(ok(result)) };
+      this.queue.push(pending);
+      // Killed while still waiting: leave the queue at once rather than when a worker frees up.
+      task.signal?.addEventListener(
+        'abort',
+        () => {
+          const index = this.queue.indexOf(pending);
+          if (index < 0) return;
+          this.queue.splice(index, 1);
+          pending.resolve(notStarted('killed', 'killed before it started'));
+        },
+        { once: true },
+      );
       this.dispatch();
     });
   }
