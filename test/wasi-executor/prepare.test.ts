@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Executor } from '../../wasi-executor/executor.js';
-import { checkPreview1Imports, detectBinaryKind } from '../../wasi-executor/prepare.js';
+import {
+  PREVIEW1_FUNCTIONS,
+  checkPreview1Imports,
+  detectBinaryKind,
+} from '../../wasi-executor/prepare.js';
+import { createPreview1Host } from '../../wasi-executor/preview1/host.js';
 import { programBytes, text } from './programs.js';
 import { buildModule } from './wasm-bytes.js';
 
@@ -92,6 +97,25 @@ test('checkPreview1Imports accepts preview1 functions and the limits module only
     checkPreview1Imports([wasi, { module: 'wasmos', name: 'fuel', kind: 'global' }], 'wasmos').ok,
   );
   assert.not.ok(checkPreview1Imports([{ ...wasi, kind: 'global' }], 'wasmos').ok);
+});
+
+test('the preview1 host implements exactly the functions prepare lets a module import', () => {
+  const host = createPreview1Host({
+    spec: {
+      programName: 'x',
+      args: [],
+      env: {},
+      stdin: new Uint8Array(0),
+      preopens: [],
+      netAllow: [],
+      handlerInput: undefined,
+    },
+    stdout: { write: () => undefined, bytesWritten: 0, truncated: false },
+    stderr: { write: () => undefined, bytesWritten: 0, truncated: false },
+    onProgress: () => undefined,
+  });
+  assert.equal(Object.keys(host.imports).sort(), [...PREVIEW1_FUNCTIONS].sort());
+  host.close();
 });
 
 test.after(async () => {
