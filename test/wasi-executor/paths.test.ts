@@ -1,8 +1,17 @@
 // The preview1 host's path confinement, called directly (the guest's libc refuses some
 // escapes before they reach the host; the host must refuse them all by itself).
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Errno, WasiError } from '../../wasi-executor/preview1/errno.js';
@@ -126,6 +135,50 @@ test('symlink targets that would climb out are told apart from those that stay i
   assert.not.ok(symlinkTargetStaysInside(['a'], '../../x'));
   assert.not.ok(symlinkTargetStaysInside([], '/etc'));
   assert.not.ok(symlinkTargetStaysInside([], ''));
+});
+
+test('no path made of dots, names and symlinks ever resolves outside the root (property)', () => {
+  const components = [
+    '..',
+    '.',
+    '',
+    'a',
+    'b',
+    'file.txt',
+    'out',
+    'abs',
+    'to-b',
+    'to-root',
+    'loop1',
+    'missing',
+  ];
+  const realRoot = realpathSync(root);
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(...components), { minLength: 1, maxLength: 8 }),
+      fc.boolean(),
+      (chosen, follow) => {
+        const path = chosen.join('/');
+        let parts: string[];
+        try {
+          parts = resolveConfined(dir, path, follow);
+        } catch (error) {
+          return error instanceof WasiError;
+        }
+        if (
+          parts.some((part) => part === '..' || part === '.' || part === '' || part.includes('/'))
+        )
+          return false;
+        // What exists of the resolved path (its parent when the last link is not followed),
+        // resolved by the kernel, is still below the root.
+        let existing = join(root, ...(follow ? parts : parts.slice(0, -1)));
+        while (!existsSync(existing)) existing = join(existing, '..');
+        const real = realpathSync(existing);
+        return real === realRoot || real.startsWith(realRoot + '/');
+      },
+    ),
+    { numRuns: 2000, seed: 20261123 },
+  );
 });
 
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
