@@ -97,6 +97,8 @@ const OP_CODE = { create: 1, remove: 2, set: 5, check: 13 } as const;
  */
 export class ZkSession {
   private readonly stateListeners = new Set<(state: SessionState) => void>();
+  /** Fails in-flight requests at once when the session dies: the library would leave them hanging. */
+  private readonly inFlight = new Set<(error: ZkError) => void>();
   private dead = false;
 
   private constructor(
@@ -275,7 +277,12 @@ export class ZkSession {
   private onState(state: zookeeper.State): void {
     const mapped = mapState(state);
     if (mapped === undefined) return;
-    if (mapped === 'expired' || mapped === 'auth_failed') this.dead = true;
+    if (mapped === 'expired' || mapped === 'auth_failed') {
+      this.dead = true;
+      const reason = mapped === 'expired' ? 'session_expired' : 'auth_failed';
+      for (const fail of [...this.inFlight])
+        fail(new ZkError(reason, `ZooKeeper session ${mapped}`));
+    }
     this.options.logger?.debug('zookeeper session state', {
       state: mapped,
       session: this.sessionId,
@@ -289,23 +296,19 @@ export class ZkSession {
   ): Promise<T> {
     if (this.dead) return Promise.reject(new ZkError('closed', `session is closed (${path})`));
     return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        settled = true;
-        reject(
-          new ZkError(
-            'timeout',
-            `ZooKeeper request on ${path} took over ${this.options.requestTimeoutMs} ms`,
-          ),
-        );
-      }, this.options.requestTimeoutMs);
-      start((error, value) => {
-        if (settled) return;
-        settled = true;
+      const finish = (error: ZkError | undefined, value?: T): void => {
+        if (!this.inFlight.delete(fail)) return;
         clearTimeout(timer);
-        if (error) reject(toZkError(error, path));
-        else resolve(value);
-      });
+        if (error) reject(error);
+        else resolve(value as T);
+      };
+      const fail = (error: ZkError): void => finish(error);
+      this.inFlight.add(fail);
+      const timer = setTimeout(() => {
+        const timeoutMs = this.options.requestTimeoutMs;
+        finish(new ZkError('timeout', `ZooKeeper request on ${path} took over ${timeoutMs} ms`));
+      }, this.options.requestTimeoutMs);
+      start((error, value) => finish(error ? toZkError(error, path) : undefined, value));
     });
   }
 }

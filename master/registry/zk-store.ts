@@ -86,11 +86,14 @@ export class ZkRegistryStore implements RegistryStore {
   async load(): Promise<StoredRegistry | undefined> {
     for (let attempt = 0; attempt < this.limits.readAttemptsMax; attempt++) {
       try {
-        const session = await this.connected();
-        const read = await this.readHead(session);
-        if (!read) return undefined;
-        const bytes = await this.readChunks(session, read.head);
-        if (bytes) return { bytes, version: headVersion(read.head) };
+        const found = await this.withLiveSession(async (session) => {
+          const read = await this.readHead(session);
+          if (!read) return { none: true } as const;
+          const bytes = await this.readChunks(session, read.head);
+          return bytes && { bytes, version: headVersion(read.head) };
+        });
+        if (found && 'none' in found) return undefined;
+        if (found) return found;
         // A concurrent write removed the chunks of the head we read: read the new head.
       } catch (error) {
         if (error instanceof RegistryCorruptError) throw error;
@@ -121,8 +124,9 @@ export class ZkRegistryStore implements RegistryStore {
     let session: ZkSession;
     let current: HeadRead | undefined;
     try {
-      session = await this.connected();
-      current = await this.readHead(session);
+      [session, current] = await this.withLiveSession(
+        async (live) => [live, await this.readHead(live)] as const,
+      );
     } catch (error) {
       return err({
         code: 'unavailable',
@@ -286,6 +290,29 @@ export class ZkRegistryStore implements RegistryStore {
       );
     }
     return bytes;
+  }
+
+  /**
+   * Runs an idempotent read on a live session. A lost connection is retried (the session
+   * reconnects); a session that expired while this process was stalled (paused, swapped out)
+   * is replaced: the reads carry no state across sessions. Bounded by readAttemptsMax.
+   */
+  private async withLiveSession<T>(read: (session: ZkSession) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const session = await this.connected();
+      try {
+        return await read(session);
+      } catch (error) {
+        const expired = isZkError(error, 'session_expired') || isZkError(error, 'closed');
+        const retry = expired || isZkError(error, 'connection_loss');
+        if (!retry || attempt >= this.limits.readAttemptsMax) throw error;
+        if (expired) {
+          this.logger.info('registry store session expired; reconnecting');
+          if (this.session === session) this.session = undefined;
+          await session.close();
+        }
+      }
+    }
   }
 
   private async connected(): Promise<ZkSession> {
