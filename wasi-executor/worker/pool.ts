@@ -11,8 +11,7 @@ import { err, ok, type Result } from '../../lib/result.js';
 import type { GuestArtifact, GuestSpec } from '../guest.js';
 import type { ExecutorLimits } from '../limits.js';
 import { ExecutorError, type TaskLimits, type TaskReason, type TaskResult } from '../types.js';
-import { PROGRESS_FUEL_CONSUMED, PROGRESS_MEMORY_BYTES, PROGRESS_SLOTS } from './context.js';
-import type { DoneMessage, RunMessage, WorkerMessage } from './messages.js';
+import { TaskRun } from './task-run.js';
 
 export interface PoolTask {
   readonly artifact: GuestArtifact;
@@ -36,17 +35,6 @@ interface Slot {
 }
 
 const workerUrl = new URL('./worker.js', import.meta.url);
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return joined;
-}
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -194,101 +182,25 @@ export class WorkerPool {
     assert(!slot.busy, 'a task starts only on an idle worker');
     slot.busy = true;
     slot.worker.ref();
-    const { task } = pending;
-    const taskId = this.nextTaskId++;
-    const progress = new SharedArrayBuffer(PROGRESS_SLOTS * Float64Array.BYTES_PER_ELEMENT);
-    const progressView = new Float64Array(progress);
-    const stdout: Uint8Array[] = [];
-    const stderr: Uint8Array[] = [];
-    const truncated = { stdout: false, stderr: false };
-    const startedMs = performance.now();
-    let finished = false;
-
-    const finish = (done: Omit<DoneMessage, 'type' | 'taskId'>, healthy: boolean): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      task.signal?.removeEventListener('abort', onAbort);
-      slot.worker.off('message', onMessage);
-      slot.worker.off('error', onError);
-      slot.worker.off('exit', onExit);
-      if (healthy) {
+    const settle = (result: TaskResult, workerHealthy: boolean): void => {
+      if (workerHealthy) {
         slot.busy = false;
         slot.worker.unref();
       } else {
         this.retire(slot);
       }
-      pending.resolve({
-        exitCode: done.verdict.exitCode,
-        reason: done.verdict.reason,
-        message: done.verdict.message,
-        fuelConsumed: done.fuelConsumed,
-        peakMemoryBytes: done.peakMemoryBytes,
-        durationMs: performance.now() - startedMs,
-        stdout: concat(stdout),
-        stderr: concat(stderr),
-        stdoutTruncated: done.stdoutTruncated,
-        stderrTruncated: done.stderrTruncated,
-        ...(done.verdict.handlerOutput ? { handlerOutput: done.verdict.handlerOutput } : {}),
-      });
+      pending.resolve(result);
       this.dispatch();
     };
-    /** A task ended from outside: what it reached is what it last reported. */
-    const endFromOutside = (reason: TaskReason, message: string): void => {
-      finish(
-        {
-          verdict: { reason, exitCode: null, message },
-          fuelConsumed: progressView[PROGRESS_FUEL_CONSUMED] ?? 0,
-          peakMemoryBytes: progressView[PROGRESS_MEMORY_BYTES] ?? 0,
-          stdoutTruncated: truncated.stdout,
-          stderrTruncated: truncated.stderr,
-        },
-        false,
-      );
-    };
-    const onMessage = (message: WorkerMessage): void => {
-      if (message.taskId !== taskId) return;
-      if (message.type === 'output') {
-        const bytes = message.bytes;
-        if (message.truncated) truncated[message.stream] = true;
-        if (bytes.length === 0) return;
-        (message.stream === 'stdout' ? stdout : stderr).push(bytes);
-        (message.stream === 'stdout' ? task.onStdout : task.onStderr)?.(bytes);
-        return;
-      }
-      finish(message, true);
-    };
-    const onError = (error: Error): void => {
-      const code = (error as { code?: string }).code;
-      this.logger.warn('worker failed', { code, error: error.message });
-      if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        endFromOutside(
-          'memory_limit',
-          `the worker's heap limit of ${this.limits.workerHeapMb} MB was reached`,
-        );
-      } else {
-        endFromOutside('trap', `worker failed: ${error.message}`);
-      }
-    };
-    const onExit = (code: number): void => endFromOutside('trap', `worker exited with ${code}`);
-    const onAbort = (): void => endFromOutside('killed', 'killed');
-    const timer = setTimeout(
-      () => endFromOutside('timeout', `timed out after ${task.limits.timeoutMs} ms`),
-      task.limits.timeoutMs,
+    const run = new TaskRun(
+      this.nextTaskId++,
+      slot.worker,
+      pending.task,
+      this.limits.workerHeapMb,
+      this.logger,
+      settle,
     );
-    slot.worker.on('message', onMessage);
-    slot.worker.on('error', onError);
-    slot.worker.on('exit', onExit);
-    task.signal?.addEventListener('abort', onAbort, { once: true });
-    const message: RunMessage = {
-      type: 'run',
-      taskId,
-      artifact: task.artifact,
-      spec: task.spec,
-      limits: task.limits,
-      progress,
-    };
-    slot.worker.postMessage(message);
+    run.start();
   }
 }
 

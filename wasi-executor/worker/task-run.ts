@@ -1,0 +1,137 @@
+/**
+ * One task on one worker, seen from the main thread: sends it, collects its
+ * streamed output, and settles it exactly once, from the worker's verdict or
+ * from outside (timeout, kill, a failing worker). A task settled from outside
+ * leaves its worker unhealthy: the pool replaces it.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { Logger } from '../../lib/log.js';
+import type { TaskReason, TaskResult } from '../types.js';
+import { PROGRESS_FUEL_CONSUMED, PROGRESS_MEMORY_BYTES, PROGRESS_SLOTS } from './context.js';
+import type { DoneMessage, RunMessage, WorkerMessage } from './messages.js';
+import type { PoolTask } from './pool.js';
+
+type Outcome = Omit<DoneMessage, 'type' | 'taskId'>;
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return joined;
+}
+
+export class TaskRun {
+  private readonly progress = new SharedArrayBuffer(
+    PROGRESS_SLOTS * Float64Array.BYTES_PER_ELEMENT,
+  );
+  private readonly output = { stdout: [] as Uint8Array[], stderr: [] as Uint8Array[] };
+  private readonly truncated = { stdout: false, stderr: false };
+  private startedMs = 0;
+  private settled = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly taskId: number,
+    private readonly worker: Worker,
+    private readonly task: PoolTask,
+    private readonly workerHeapMb: number,
+    private readonly logger: Logger,
+    private readonly settle: (result: TaskResult, workerHealthy: boolean) => void,
+  ) {}
+
+  start(): void {
+    this.startedMs = performance.now();
+    this.worker.on('message', this.onMessage);
+    this.worker.on('error', this.onError);
+    this.worker.on('exit', this.onExit);
+    this.task.signal?.addEventListener('abort', this.onAbort, { once: true });
+    const timeoutMs = this.task.limits.timeoutMs;
+    this.timer = setTimeout(
+      () => this.endFromOutside('timeout', `timed out after ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    const message: RunMessage = {
+      type: 'run',
+      taskId: this.taskId,
+      artifact: this.task.artifact,
+      spec: this.task.spec,
+      limits: this.task.limits,
+      progress: this.progress,
+    };
+    this.worker.postMessage(message);
+  }
+
+  private readonly onMessage = (message: WorkerMessage): void => {
+    if (message.taskId !== this.taskId) return;
+    if (message.type === 'done') {
+      this.finish(message, true);
+      return;
+    }
+    if (message.truncated) this.truncated[message.stream] = true;
+    if (message.bytes.length === 0) return;
+    this.output[message.stream].push(message.bytes);
+    (message.stream === 'stdout' ? this.task.onStdout : this.task.onStderr)?.(message.bytes);
+  };
+
+  private readonly onError = (error: Error): void => {
+    const code = (error as { code?: string }).code;
+    this.logger.warn('worker failed', { code, error: error.message });
+    if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      this.endFromOutside(
+        'memory_limit',
+        `the worker's heap limit of ${this.workerHeapMb} MB was reached`,
+      );
+    } else {
+      this.endFromOutside('trap', `worker failed: ${error.message}`);
+    }
+  };
+
+  private readonly onExit = (code: number): void =>
+    this.endFromOutside('trap', `worker exited with ${code}`);
+
+  private readonly onAbort = (): void => this.endFromOutside('killed', 'killed');
+
+  /** Ended from outside: fuel and memory are what the task last recorded. */
+  private endFromOutside(reason: TaskReason, message: string): void {
+    const progress = new Float64Array(this.progress);
+    const outcome: Outcome = {
+      verdict: { reason, exitCode: null, message },
+      fuelConsumed: progress[PROGRESS_FUEL_CONSUMED] ?? 0,
+      peakMemoryBytes: progress[PROGRESS_MEMORY_BYTES] ?? 0,
+      stdoutTruncated: this.truncated.stdout,
+      stderrTruncated: this.truncated.stderr,
+    };
+    this.finish(outcome, false);
+  }
+
+  private finish(outcome: Outcome, workerHealthy: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.task.signal?.removeEventListener('abort', this.onAbort);
+    this.worker.off('message', this.onMessage);
+    this.worker.off('error', this.onError);
+    this.worker.off('exit', this.onExit);
+    const { verdict } = outcome;
+    this.settle(
+      {
+        exitCode: verdict.exitCode,
+        reason: verdict.reason,
+        message: verdict.message,
+        fuelConsumed: outcome.fuelConsumed,
+        peakMemoryBytes: outcome.peakMemoryBytes,
+        durationMs: performance.now() - this.startedMs,
+        stdout: concat(this.output.stdout),
+        stderr: concat(this.output.stderr),
+        stdoutTruncated: outcome.stdoutTruncated,
+        stderrTruncated: outcome.stderrTruncated,
+        ...(verdict.handlerOutput ? { handlerOutput: verdict.handlerOutput } : {}),
+      },
+      workerHealthy,
+    );
+  }
+}
