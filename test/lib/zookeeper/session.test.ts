@@ -102,7 +102,10 @@ test('ephemeral sequential znodes vanish when their session closes', async () =>
   await owner.ensurePath('/t3', OPEN_ACL);
   const path = await owner.create('/t3/info_', bytes('{}'), OPEN_ACL, 'ephemeral_sequential');
   assert.match(path, /^\/t3\/info_\d{10}$/);
-  const fired = new Promise<void>((resolve) => void watcher.exists(path, resolve));
+  let fire = () => {};
+  const fired = new Promise<void>((resolve) => (fire = resolve));
+  // The watch must be set before the close, or it would watch for the znode's creation.
+  assert.ok(await watcher.exists(path, () => fire()));
   await owner.close();
   await fired;
   assert.is(await watcher.exists(path), undefined);
