@@ -58,7 +58,7 @@ test('a credentials file readable by group or others is refused; 0600 is read', 
     await chmod(path, 0o644);
     const loose = await readCredentialsFile(path);
     assert.is(loose.ok, false);
-    assert.match(loose.ok ? '' : loose.error, /mode 644/);
+    assert.match(loose.ok ? '' : loose.error, /mode 0644/);
     await chmod(path, 0o600);
     assert.equal(await readCredentialsFile(path), {
       ok: true,
