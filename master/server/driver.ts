@@ -1,0 +1,262 @@
+import type { Cancel, Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/log.js';
+import { err, ok, type Result } from '../../lib/result.js';
+import { decodeCbor, encodeCbor } from '../../protocol/index.js';
+import type { CoreError } from '../core/errors.js';
+import { MasterCore, type MasterCoreOptions } from '../core/master.js';
+import type {
+  AgentDelivery,
+  CoreInput,
+  FrameworkDelivery,
+  Ready,
+  StepReply,
+} from '../core/messages.js';
+import { decodeRegistry, encodeRegistry, emptyRegistry, type Registry } from '../core/registry.js';
+import type { CoreState } from '../core/state.js';
+import type { RegistryStore, RegistryVersion, RegistryWriteError } from '../registry/store.js';
+
+/** Where the driver sends what the core decided; the HTTP routes (and the jobs framework) implement it. */
+export interface Outlets {
+  toAgent(delivery: AgentDelivery): void;
+  toFramework(delivery: FrameworkDelivery): void;
+  closeFrameworkStream(frameworkId: string, streamId: string): void;
+}
+
+/** Why a stepped call was not acknowledged. */
+export type SubmitError =
+  | { readonly kind: 'core'; readonly error: CoreError }
+  /** The registry write failed: the call may or may not have taken effect; retry. */
+  | { readonly kind: 'persist'; readonly error: RegistryWriteError }
+  /** The driver stopped (shutdown, or leadership lost) before the call was durable. */
+  | { readonly kind: 'stopped'; readonly message: string };
+
+export interface MasterDriverOptions {
+  readonly core: MasterCoreOptions;
+  readonly store: RegistryStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /**
+   * Called once when a registry write fails with `conflict` (another master wrote after us:
+   * we were deposed) or the store is unavailable. The driver has already stopped.
+   */
+  readonly onFatal?: (error: RegistryWriteError) => void;
+}
+
+interface Batch {
+  readonly ready: Ready;
+  readonly settle: ReadonlyArray<(failure: SubmitError | undefined) => void>;
+}
+
+/**
+ * The imperative shell around the pure MasterCore: steps inputs in arrival order, carries out
+ * each Ready (persist → deliver → close → advance, see core/messages.ts) and keeps the core's
+ * timer. Steps never wait for I/O: each `Ready` is taken at once and queued, and the queue is
+ * drained in order by one writer, so calls arriving during a registry write are grouped into
+ * the next write (group commit), and only the newest registry of a run of queued batches is
+ * written. A call's promise resolves once the batch holding its effects is durable.
+ */
+export class MasterDriver {
+  private readonly queue: Batch[] = [];
+  private settleWaiting: Array<(failure: SubmitError | undefined) => void> = [];
+  private flushScheduled = false;
+  private draining = false;
+  private stopped = false;
+  private cancelTick: Cancel | undefined;
+  private tickDueMs = Infinity;
+  private version: RegistryVersion | undefined;
+  private outlets: Outlets | undefined;
+
+  private constructor(
+    private readonly core: MasterCore,
+    private readonly options: MasterDriverOptions,
+    version: RegistryVersion | undefined,
+  ) {
+    this.version = version;
+  }
+
+  /**
+   * Recovers the registry from the store (writing the empty one on first start, so that a
+   * later conflicting writer is detected) and starts the core's clock.
+   */
+  static async start(options: MasterDriverOptions): Promise<Result<MasterDriver, string>> {
+    const stored = await options.store.load();
+    let registry: Registry = emptyRegistry();
+    if (stored) {
+      const decoded = decodeCbor(stored.bytes);
+      if (!decoded.ok) return err(`registry is not CBOR: ${decoded.error}`);
+      const parsed = decodeRegistry(decoded.value);
+      if (!parsed.ok) return err(`registry is invalid: ${parsed.error}`);
+      registry = parsed.value;
+    }
+    const core = MasterCore.create(options.core, registry, options.clock.nowMs());
+    if (!core.ok) return err(core.error);
+    let version = stored?.version;
+    if (!stored) {
+      const written = await options.store.store(
+        encodeCbor(encodeRegistry(core.value.registry())),
+        undefined,
+      );
+      if (!written.ok) return err(`registry write failed: ${written.error.message}`);
+      version = written.value;
+    }
+    const driver = new MasterDriver(core.value, options, version);
+    driver.scheduleFlush();
+    return ok(driver);
+  }
+
+  /** The routes register here before traffic flows; deliveries before that are dropped. */
+  attach(outlets: Outlets): void {
+    this.outlets = outlets;
+  }
+
+  get isRunning(): boolean {
+    return !this.stopped;
+  }
+
+  /**
+   * Steps one input now. A core error comes back at once (nothing changed); otherwise the
+   * promise resolves once the input's effects are durable (and their messages sent).
+   */
+  submit(input: CoreInput): Promise<Result<StepReply, SubmitError>> {
+    if (this.stopped)
+      return Promise.resolve(err({ kind: 'stopped', message: 'this master is not running' }));
+    const stepped = this.core.step(input, this.options.clock.nowMs());
+    if (!stepped.ok) return Promise.resolve(err({ kind: 'core', error: stepped.error }));
+    return new Promise((resolve) => {
+      this.settleWaiting.push((failure) => resolve(failure ? err(failure) : ok(stepped.value)));
+      this.scheduleFlush();
+    });
+  }
+
+  /** Steps an input whose outcome nobody waits for (a stream closed, a heartbeat). */
+  notify(input: CoreInput): void {
+    if (this.stopped) return;
+    const stepped = this.core.step(input, this.options.clock.nowMs());
+    if (!stepped.ok) {
+      this.options.log.debug('input refused by the core', {
+        kind: input.kind,
+        code: stepped.error.code,
+        error: stepped.error.message,
+      });
+      return;
+    }
+    this.scheduleFlush();
+  }
+
+  /** Read-only state for the operator API. Do not mutate. */
+  view(): Readonly<CoreState> {
+    return this.core.view();
+  }
+
+  /** The last allocation plan, for metrics. */
+  get lastPlan(): MasterCore['lastPlan'] {
+    return this.core.lastPlan;
+  }
+
+  /** Stops stepping and ticking; waiting calls fail with `stopped`. Idempotent. */
+  stop(message = 'this master stopped'): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cancelTick?.();
+    this.cancelTick = undefined;
+    const failure: SubmitError = { kind: 'stopped', message };
+    for (const settle of this.settleWaiting.splice(0)) settle(failure);
+    for (const batch of this.queue.splice(0)) for (const settle of batch.settle) settle(failure);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.stopped) return;
+    this.flushScheduled = true;
+    // One flush per turn of the event loop: every call that arrived in it shares a batch.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.stopped) return;
+    if (this.core.hasReady() || this.settleWaiting.length > 0) {
+      const ready = this.core.ready();
+      this.core.advance();
+      this.queue.push({ ready, settle: this.settleWaiting });
+      this.settleWaiting = [];
+      void this.drain();
+    }
+    this.scheduleTick(this.core.wakeAtMs());
+  }
+
+  private scheduleTick(dueMs: number): void {
+    if (this.stopped || (this.cancelTick && dueMs >= this.tickDueMs)) return;
+    this.cancelTick?.();
+    this.tickDueMs = dueMs;
+    const delayMs = Math.max(0, dueMs - this.options.clock.nowMs());
+    this.cancelTick = this.options.clock.after(delayMs, () => {
+      this.cancelTick = undefined;
+      this.tickDueMs = Infinity;
+      this.notify({ kind: 'tick' });
+      // A tick with nothing to do still needs the next wake-up scheduled.
+      this.scheduleFlush();
+    });
+  }
+
+  /** Writes and delivers queued batches in order; one drain at a time. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 && !this.stopped) {
+        const run = this.queue.splice(0);
+        const newest = run.findLast((batch) => batch.ready.persist !== undefined);
+        if (newest?.ready.persist) {
+          const failure = await this.persist(newest.ready.persist);
+          if (failure) {
+            this.fail(failure, run);
+            return;
+          }
+        }
+        for (const batch of run) {
+          this.deliver(batch.ready);
+          for (const settle of batch.settle) settle(undefined);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async persist(registry: Registry): Promise<RegistryWriteError | undefined> {
+    let written;
+    try {
+      written = await this.options.store.store(encodeCbor(encodeRegistry(registry)), this.version);
+    } catch (error) {
+      return {
+        code: 'unavailable',
+        message: error instanceof Error ? error.message : String(error),
+      };
+    }
+    if (!written.ok) return written.error;
+    this.version = written.value;
+    return undefined;
+  }
+
+  private fail(error: RegistryWriteError, run: readonly Batch[]): void {
+    this.options.log.error('registry write failed: this master stops leading', {
+      code: error.code,
+      error: error.message,
+    });
+    const failure: SubmitError = { kind: 'persist', error };
+    for (const batch of run) for (const settle of batch.settle) settle(failure);
+    this.stop(`registry write failed: ${error.message}`);
+    this.options.onFatal?.(error);
+  }
+
+  private deliver(ready: Ready): void {
+    const outlets = this.outlets;
+    if (!outlets) return;
+    for (const delivery of ready.toAgents) outlets.toAgent(delivery);
+    for (const delivery of ready.toFrameworks) outlets.toFramework(delivery);
+    for (const { frameworkId, streamId } of ready.closeStreams)
+      outlets.closeFrameworkStream(frameworkId, streamId);
+  }
+}
