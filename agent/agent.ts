@@ -9,7 +9,12 @@ import { Signer } from '../protocol/envelope/seal.js';
 import type { Identity } from '../protocol/keys/identity.js';
 import type { TrustStore } from '../protocol/keys/trust.js';
 import type { Attribute } from '../protocol/messages/common.js';
-import type { AgentCall, AgentEvent, LogStream } from '../protocol/messages/agent.js';
+import type {
+  AgentCall,
+  AgentEvent,
+  LogStream,
+  UnavailableRuntime,
+} from '../protocol/messages/agent.js';
 import type { AgentInfo, Task, TaskInfo, TaskStatus } from '../protocol/messages/task.js';
 import { fieldLimits } from '../protocol/limits.js';
 import { Executor } from '../wasi-executor/executor.js';
@@ -23,6 +28,7 @@ import { WasmContainerizer } from './containerizer/wasm/wasm-containerizer.js';
 import { TaskTable, type ActiveTask, type AgentCapacity } from './core/tasks.js';
 import { terminalFields, type TerminalFields } from './core/termination.js';
 import { isTerminalStatus, type StatusUpdate } from './core/updates.js';
+import { unavailableRuntimes } from './core/runtimes.js';
 import { resolveWasmSpec } from './core/wasm-spec.js';
 import { agentLimits, checkAgentLimits, type AgentLimits } from './limits.js';
 import { capacityResources, defaultCapacity } from './options.js';
@@ -59,6 +65,8 @@ export interface RunningAgent {
   readonly agentId: string | undefined;
   readonly keyId: string;
   readonly runtimes: readonly Runtime[];
+  /** The runtimes it does not offer and why (sent to the master when it registers). */
+  readonly unavailableRuntimes: readonly UnavailableRuntime[];
   readonly capacity: AgentCapacity;
   /** Resources held by active tasks, and the tasks, as the agent itself accounts them. */
   snapshot(): AgentSnapshot;
@@ -126,6 +134,7 @@ export class Agent implements RunningAgent {
     private readonly containerizers: ReadonlyMap<Runtime, Containerizer>,
     private readonly table: TaskTable,
     private readonly executor: Executor | undefined,
+    readonly unavailableRuntimes: readonly UnavailableRuntime[],
     agentId: string | undefined,
   ) {
     this.currentAgentId = agentId;
@@ -158,13 +167,23 @@ export class Agent implements RunningAgent {
     const sandboxes = new Sandboxes(join(workDir, 'sandboxes'), {
       finishedSandboxesKept: limits.finishedSandboxesKept,
     });
-    const { containerizers, executor } = await buildContainerizers(
+    const { containerizers, executor, unsupported } = await buildContainerizers(
       options,
       limits,
       identity,
       clock,
       logger,
     );
+    const unavailable = unavailableRuntimes(
+      options.runtimes,
+      new Set(containerizers.keys()),
+      unsupported,
+    );
+    for (const each of unavailable) {
+      // An operator who asked for a runtime and did not get it should notice.
+      const log = options.runtimes?.includes(each.runtime) ? logger.warn : logger.info;
+      log.call(logger, `the ${each.runtime} runtime is not available here`, { ...each });
+    }
     const capacity = defaultCapacity(workDir, options.resources);
     const table = new TaskTable(capacity, new Set(containerizers.keys()), limits.tasksMax);
     const agentId = await readAgentId(workDir);
@@ -181,6 +200,7 @@ export class Agent implements RunningAgent {
       containerizers,
       table,
       executor,
+      unavailable,
       agentId,
     );
   }
@@ -354,7 +374,12 @@ export class Agent implements RunningAgent {
 
   private subscribeCall(): AgentCall {
     const agentId = this.currentAgentId;
-    if (!agentId) return { type: 'REGISTER', register: { agent_info: this.agentInfo() } };
+    const unavailable =
+      this.unavailableRuntimes.length > 0
+        ? { unavailable_runtimes: [...this.unavailableRuntimes] }
+        : {};
+    if (!agentId)
+      return { type: 'REGISTER', register: { agent_info: this.agentInfo(), ...unavailable } };
     const pending = this.updates.unacknowledged().slice(0, fieldLimits.tasksMax);
     return {
       type: 'REREGISTER',
@@ -366,6 +391,7 @@ export class Agent implements RunningAgent {
           .slice(0, fieldLimits.tasksMax)
           .map((task) => this.taskOf(task, agentId)),
         unacknowledged_updates: pending.map((update) => this.wireUpdate(update, agentId)),
+        ...unavailable,
       },
     };
   }
@@ -795,7 +821,11 @@ async function buildContainerizers(
   identity: Identity,
   clock: Clock,
   logger: Logger,
-): Promise<{ containerizers: Map<Runtime, Containerizer>; executor: Executor | undefined }> {
+): Promise<{
+  containerizers: Map<Runtime, Containerizer>;
+  executor: Executor | undefined;
+  unsupported: Partial<Record<Runtime, readonly string[]>>;
+}> {
   const wanted = new Set<Runtime>(options.runtimes ?? ['wasm', 'linux']);
   const containerizers = new Map<Runtime, Containerizer>();
   let executor: Executor | undefined;
@@ -820,40 +850,36 @@ async function buildContainerizers(
       );
     }
   }
+  const unsupported: Partial<Record<Runtime, readonly string[]>> = {};
   if (wanted.has('linux')) {
-    const linux =
-      options.containerizers?.linux ??
-      (await linuxContainerizer(
-        options,
-        identity,
-        logger,
-        options.runtimes?.includes('linux') ?? false,
-      ));
-    if (linux) containerizers.set('linux', linux);
+    const given = options.containerizers?.linux;
+    const linux = given
+      ? { ok: true as const, value: given }
+      : await linuxContainerizer(options, identity, logger);
+    if (linux.ok) containerizers.set('linux', linux.value);
+    else unsupported.linux = linux.reasons;
   }
-  return { containerizers, executor };
+  return { containerizers, executor, unsupported };
 }
 
-/** The Linux containerizer when its capability check passes here; else undefined (logged). */
+/** The Linux containerizer when its capability check passes here; else why not. */
 async function linuxContainerizer(
   options: AgentOptions,
   identity: Identity,
   logger: Logger,
-  asked: boolean,
-): Promise<Containerizer | undefined> {
+): Promise<
+  | { readonly ok: true; readonly value: Containerizer }
+  | { readonly ok: false; readonly reasons: readonly string[] }
+> {
   const { linuxCapabilities } = await import('./containerizer/linux/capabilities.js');
   const capabilities = await linuxCapabilities();
-  if (!capabilities.ok) {
-    (asked ? logger.warn : logger.info)('the linux runtime is not available here', {
-      reasons: capabilities.reasons,
-    });
-    return undefined;
-  }
+  if (!capabilities.ok) return { ok: false, reasons: capabilities.reasons };
   const { LinuxContainerizer } = await import('./containerizer/linux/linux-containerizer.js');
-  return new LinuxContainerizer(capabilities, {
+  const value = new LinuxContainerizer(capabilities, {
     // Stable across restarts (the key is), so a restarted agent finds its own cgroups.
     agentName: `agent-${identity.keyId}`,
     runDir: join(options.workDir, 'linux'),
     logger: logger.child('linux'),
   });
+  return { ok: true, value };
 }

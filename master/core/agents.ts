@@ -1,7 +1,7 @@
 import { assert } from '../../lib/assert.js';
 import { err, ok, type Result } from '../../lib/result.js';
 import { coreError, limitError, type CoreError } from './errors.js';
-import type { AgentSpec, ReportedTask } from './messages.js';
+import type { AgentSpec, ReportedTask, UnavailableRuntime } from './messages.js';
 import { rescindAgentOffers } from './offers.js';
 import { Resources } from './resources.js';
 import {
@@ -34,10 +34,25 @@ export function validateAgentSpec(core: CoreState, spec: AgentSpec): CoreError |
   }
   if (spec.runtimes.length === 0)
     return coreError('invalid', 'an agent must offer at least one runtime');
+  const unavailable = unavailableRuntimesError(spec);
+  if (unavailable) return unavailable;
   if (spec.resources.scalars().isEmpty())
     return coreError('invalid', 'an agent must offer some cpus or mem');
   if (Object.keys(spec.attributes).length > limits.attributesPerAgentMax) {
     return limitError('attributesPerAgentMax', limits.attributesPerAgentMax, 'too many attributes');
+  }
+  return undefined;
+}
+
+/** Each runtime listed once, and never both offered and unavailable. */
+function unavailableRuntimesError(spec: AgentSpec): CoreError | undefined {
+  const listed = new Set<string>();
+  for (const { runtime } of spec.unavailableRuntimes ?? []) {
+    if (listed.has(runtime))
+      return coreError('invalid', `runtime ${runtime} is listed as unavailable twice`);
+    if (spec.runtimes.includes(runtime))
+      return coreError('invalid', `runtime ${runtime} is both offered and listed as unavailable`);
+    listed.add(runtime);
   }
   return undefined;
 }
@@ -50,6 +65,12 @@ function admittedCount(core: CoreState): number {
   return count;
 }
 
+function unavailableOf(spec: AgentSpec): { unavailableRuntimes: UnavailableRuntime[] } {
+  return {
+    unavailableRuntimes: (spec.unavailableRuntimes ?? []).map((entry) => ({ ...entry })),
+  };
+}
+
 function newAgent(id: string, keyId: string, spec: AgentSpec, nowMs: number): AgentState {
   return {
     id,
@@ -57,6 +78,7 @@ function newAgent(id: string, keyId: string, spec: AgentSpec, nowMs: number): Ag
     keyId,
     total: spec.resources,
     runtimes: [...spec.runtimes],
+    ...unavailableOf(spec),
     attributes: { ...spec.attributes },
     status: 'active',
     offered: Resources.empty,
@@ -142,6 +164,7 @@ export function reregisterAgent(
   }
   agent.hostname = spec.hostname;
   agent.runtimes = [...spec.runtimes];
+  agent.unavailableRuntimes = unavailableOf(spec).unavailableRuntimes;
   agent.attributes = { ...spec.attributes };
   setStatus(agent, 'active', nowMs);
   agent.lastSeenMs = nowMs;

@@ -85,6 +85,18 @@ export interface AgentSpec {
   readonly runtimes: readonly Runtime[];
   /** `zone:edge-1` → { zone: 'edge-1' }. */
   readonly attributes: Readonly<Record<string, string>>;
+  /** Runtimes the agent does not offer, and why (protocol `unavailable_runtimes`); none if absent. */
+  readonly unavailableRuntimes?: readonly UnavailableRuntime[];
+}
+
+/**
+ * A runtime an agent does not offer: `disabled` by its operator, or `unsupported` by its host
+ * (e.g. no root or cgroups for `linux`). For operators only: the allocator reads `runtimes`.
+ */
+export interface UnavailableRuntime {
+  readonly runtime: Runtime;
+  readonly cause: 'disabled' | 'unsupported';
+  readonly reason: string;
 }
 
 /** A task as an agent reports it when re-registering. */

@@ -7,6 +7,7 @@ import type {
   FrameworkDelivery,
   FrameworkEvent,
   PlainValue,
+  UnavailableRuntime,
 } from './messages.js';
 import { Resources } from './resources.js';
 import type { SorterFactory } from './sorter/sorter.js';
@@ -62,6 +63,8 @@ export interface AgentState {
   readonly keyId: string;
   total: Resources;
   runtimes: readonly Runtime[];
+  /** What the agent said it cannot or may not run, and why (for operators); absent: nothing said. */
+  unavailableRuntimes?: readonly UnavailableRuntime[];
   attributes: Readonly<Record<string, string>>;
   status: AgentStatus;
   offered: Resources;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fieldLimits as limits } from '../limits.js';
-import { base64Bytes, Id, list, naturalNumber, nonEmptyText, text } from './common.js';
+import { base64Bytes, Id, list, naturalNumber, nonEmptyText, Runtime, text } from './common.js';
 import { AgentInfo, FrameworkInfo, StatusUuid, Task, TaskInfo, TaskStatus } from './task.js';
 
 /**
@@ -24,10 +24,33 @@ const agent = { agent_id: Id };
 export const LogStream = z.enum(['stdout', 'stderr']);
 export type LogStream = z.infer<typeof LogStream>;
 
+/**
+ * A runtime the agent does not offer, and why: `disabled` when the operator left it out
+ * (`--runtimes`), `unsupported` when the host cannot run it (e.g. no root or cgroups for
+ * `linux`). Shown to operators (`wasmos agents`); the master never schedules on it.
+ */
+export const UnavailableRuntime = z.strictObject({
+  runtime: Runtime,
+  cause: z.enum(['disabled', 'unsupported']),
+  reason: nonEmptyText(limits.messageCharsMax),
+});
+export type UnavailableRuntime = z.infer<typeof UnavailableRuntime>;
+
+/** At most one entry per runtime. */
+const unavailableRuntimes = list(UnavailableRuntime, limits.runtimesMax)
+  .refine((entries) => new Set(entries.map((entry) => entry.runtime)).size === entries.length, {
+    message: 'each runtime may be listed as unavailable once',
+  })
+  .optional();
+
 export const AgentCall = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('REGISTER'),
-    register: z.strictObject({ agent_info: AgentInfo, agent_id: Id.optional() }),
+    register: z.strictObject({
+      agent_info: AgentInfo,
+      agent_id: Id.optional(),
+      unavailable_runtimes: unavailableRuntimes,
+    }),
   }),
   z.strictObject({
     type: z.literal('REREGISTER'),
@@ -36,6 +59,7 @@ export const AgentCall = z.discriminatedUnion('type', [
       agent_info: AgentInfo,
       tasks: list(Task, limits.tasksMax),
       unacknowledged_updates: list(StatusUpdate, limits.tasksMax).optional(),
+      unavailable_runtimes: unavailableRuntimes,
     }),
   }),
   z.strictObject({ type: z.literal('HEARTBEAT'), heartbeat: z.strictObject(agent) }),

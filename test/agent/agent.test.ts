@@ -66,6 +66,14 @@ test('the agent registers with its resources and runtimes', async () => {
   );
   assert.ok(register.call.type === 'REGISTER');
   assert.equal(register.call.register.agent_info.runtimes, ['wasm']);
+  assert.equal(register.call.register.unavailable_runtimes, [
+    {
+      runtime: 'linux',
+      cause: 'disabled',
+      reason: "not in the agent's runtimes (--runtimes wasm)",
+    },
+  ]);
+  assert.equal(agent.unavailableRuntimes, register.call.register.unavailable_runtimes);
   const cpus = register.call.register.agent_info.resources.find(
     (resource) => resource.name === 'cpus',
   );
