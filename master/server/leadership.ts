@@ -36,11 +36,16 @@ export interface LeadershipTerm {
   readonly fencePath: string;
   /** Aborted when the term ends (e.g. while `startLeading` is still recovering). */
   readonly signal: AbortSignal;
+  /**
+   * The leading master calls this when it cannot go on (e.g. a registry write failed): it is
+   * stopped and, while this master still leads, started again after `startRetryMs`.
+   */
+  readonly failed: (reason: string) => void;
 }
 
 /**
- * Builds the leading master on `store` (recover the registry, start serving). A rejection
- * is retried every `startRetryMs` while the term lasts.
+ * Builds the leading master on `store` (recover the registry, start serving). A rejection,
+ * or a later `term.failed()`, is retried every `startRetryMs` while the term lasts.
  */
 export type StartLeading = (store: RegistryStore, term: LeadershipTerm) => Promise<LeadingHandle>;
 
@@ -123,13 +128,28 @@ class Term {
     return this.stopping;
   }
 
+  /** Starts the leading master, restarting it (after a pause) whenever it fails, until the term ends. */
   private async start(): Promise<void> {
     for (let attempt = 1; !this.ended.isFired; attempt++) {
-      let handle: LeadingHandle;
+      const failed = new Signal();
+      let failure = '';
+      let handle: LeadingHandle | undefined;
+      let stopping: Promise<void> | undefined;
+      const fail = (reason: string): void => {
+        if (failed.isFired || this.ended.isFired) return;
+        failure = reason;
+        failed.fire();
+        // Synchronously, like a deposition: not serving from this moment on.
+        if (handle && this.handle === handle) {
+          this.handle = undefined;
+          stopping = handle.stop().catch(() => undefined);
+        }
+      };
       try {
         handle = await this.options.startLeading(this.store, {
           fencePath: this.fencePath,
           signal: this.abort.signal,
+          failed: fail,
         });
       } catch (error) {
         if (this.ended.isFired) return;
@@ -146,9 +166,21 @@ class Term {
         await handle.stop().catch(() => undefined);
         return;
       }
-      this.handle = handle;
-      this.logger.info('leading', { fencePath: this.fencePath, attempt });
-      return;
+      if (failed.isFired) {
+        // It failed before it was even handed over.
+        await handle.stop().catch(() => undefined);
+      } else {
+        this.handle = handle;
+        this.logger.info('leading', { fencePath: this.fencePath, attempt });
+        await Promise.race([failed.fired, this.ended.fired]);
+        if (this.ended.isFired) return; // stop() stops the handle
+        await stopping;
+      }
+      this.logger.error('the leading master failed; restarting it', {
+        error: failure,
+        retryMs: this.limits.startRetryMs,
+      });
+      await sleepUnless(this.limits.startRetryMs, this.ended);
     }
   }
 }

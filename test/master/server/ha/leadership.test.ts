@@ -95,6 +95,18 @@ test('a start that fails while leading is retried until it succeeds', async () =
   assert.ok(only.leadership.isLeading());
 });
 
+test('a leading master that fails is stopped and started again while this master leads', async () => {
+  const only = started(master('phoenix', zk.servers(), '/phoenix', credentials));
+  await waitFor(() => only.leadership.isServing(), failoverMs, 'the first start');
+  only.recorder.terms[0]!.fail('registry unavailable');
+  assert.ok(only.recorder.terms[0]!.stopped, 'stopped at once');
+  assert.is(only.leadership.isServing(), false);
+  await waitFor(() => only.leadership.isServing(), failoverMs, 'the restart');
+  assert.is(only.recorder.terms.length, 2);
+  assert.is(only.recorder.terms[1]!.stopped, false);
+  assert.is(await readRegistry('/phoenix'), 'phoenix term 2');
+});
+
 test('losing ZooKeeper stops the leading master at once; when it is back a leader starts again', async () => {
   const all = ['a', 'b'].map((name) => started(master(name, zk.servers(), '/outage', credentials)));
   await waitFor(() => serving(all).length === 1, failoverMs, 'a first leader');

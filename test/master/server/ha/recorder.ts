@@ -7,6 +7,8 @@ export interface TermRecord {
   /** The registry content this term wrote when it started (proves the store is usable). */
   written?: string;
   stopped: boolean;
+  /** Reports this leading master as failed (what a driver does when a write fails). */
+  readonly fail: (reason: string) => void;
 }
 
 export interface Recorder {
@@ -35,6 +37,7 @@ export function recorder(name: string): Recorder {
       const record: TermRecord = {
         fencePath: term.fencePath,
         stopped: false,
+        fail: term.failed,
       };
       self.terms.push(record);
       const loaded = await store.load();
