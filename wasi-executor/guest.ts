@@ -73,18 +73,22 @@ export interface OutputSink {
 /** The "wasmos" import module an instrumented core module needs. */
 export type LimitImports = Record<
   string,
-  WebAssembly.Global | WebAssembly.Memory | WebAssembly.Table | (() => never)
+  | WebAssembly.Global
+  | WebAssembly.Memory
+  | WebAssembly.Table
+  | (() => void)
+  | ((result: number) => number)
 >;
 
 export interface GuestContext {
   readonly spec: GuestSpec;
   readonly stdout: OutputSink;
   readonly stderr: OutputSink;
-  /** Remaining fuel, `(mut i64)`, shared by every core instance of the task. */
+  /** Remaining fuel of the current slice, `(mut i64)`, shared by every core instance of the task. */
   readonly fuel: WebAssembly.Global;
   readonly memoryBytesMax: number;
   /**
-   * Builds `{ fuel, out_of_fuel, memory0, table0, … }` for one instrumented
+   * Builds `{ fuel, out_of_fuel, memory_grow_result, memory0, table0, … }` for one instrumented
    * core module: the memories it imports are created here (capped), and
    * counted for peak memory and the memory_limit verdict.
    */

@@ -9,12 +9,31 @@ import type { TaskLimits } from './types.js';
 const MiB = 1024 * 1024;
 const WASM_PAGE_BYTES = 65_536;
 
+/**
+ * An upper bound on the fuel units one task can burn per second of wall
+ * clock. Optimized tight loops measured 1–3e10 units/s here (docs/FUEL.md);
+ * 1e11 leaves 3x or more for faster machines. The default budget is derived
+ * from it so that default fuel never ends a task before its timeout would.
+ */
+export const FUEL_UNITS_PER_SECOND_MAX = 100_000_000_000;
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * The fuel a task can burn in `timeoutMs` at FUEL_UNITS_PER_SECOND_MAX:
+ * the budget that leaves the wall clock to stop a runaway task while fuel
+ * still measures it. Within 2^53−1 for every allowed timeout (24 h is 8.64e15).
+ */
+export function fuelForTimeoutMs(timeoutMs: number): number {
+  const units = Math.ceil((timeoutMs / 1000) * FUEL_UNITS_PER_SECOND_MAX);
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, units));
+}
+
 export const defaultTaskLimits: TaskLimits = {
-  // Tight loops here burn 1–3e10 units a second: about 30–100 s, past the default timeout,
-  // so by default the wall clock ends runaway tasks and fuel measures them.
-  fuel: 1_000_000_000_000,
+  // Follows the timeout: a spec that sets only timeoutMs gets fuelForTimeoutMs(timeoutMs).
+  fuel: fuelForTimeoutMs(DEFAULT_TIMEOUT_MS),
   memoryBytesMax: 256 * MiB,
-  timeoutMs: 30_000,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
   stdoutBytesMax: 1 * MiB,
   stderrBytesMax: 1 * MiB,
 };
@@ -46,6 +65,12 @@ export interface ExecutorLimits {
   readonly inputBytesMax: number;
   /** args + env of one task, as the guest would store them. */
   readonly argsEnvBytesMax: number;
+  /**
+   * Fuel handed to a running guest at a time (context.ts): each slice ends in
+   * a host call that records progress, so a task killed or timed out while
+   * never calling the host still reports its fuel to within one slice.
+   */
+  readonly fuelSliceUnits: number;
 }
 
 export const defaultExecutorLimits: ExecutorLimits = {
@@ -57,14 +82,23 @@ export const defaultExecutorLimits: ExecutorLimits = {
   preparedEntriesMax: 64,
   inputBytesMax: 64 * MiB,
   argsEnvBytesMax: 1 * MiB,
+  // 1–10 ms of a tight loop here: progress is fresh, and a host call per slice costs nothing.
+  fuelSliceUnits: 100_000_000,
 };
 
 assert(defaultTaskLimits.memoryBytesMax % WASM_PAGE_BYTES === 0, 'memory cap is whole pages');
+assert(
+  fuelForTimeoutMs(taskLimitsMax.timeoutMs) < Number.MAX_SAFE_INTEGER,
+  'the longest timeout gets a fuel budget that follows it',
+);
 for (const key of Object.keys(defaultTaskLimits) as (keyof TaskLimits)[]) {
   assert(defaultTaskLimits[key] <= taskLimitsMax[key], `default ${key} within its maximum`);
 }
 
-/** Fills in defaults and refuses values that are not positive integers within the maxima. */
+/**
+ * Fills in defaults and refuses values that are not positive integers within
+ * the maxima. Fuel left out is fuelForTimeoutMs of the task's timeout.
+ */
 export function resolveTaskLimits(asked: Partial<TaskLimits> = {}): Result<TaskLimits, string> {
   const limits = { ...defaultTaskLimits };
   for (const key of Object.keys(defaultTaskLimits) as (keyof TaskLimits)[]) {
@@ -78,6 +112,7 @@ export function resolveTaskLimits(asked: Partial<TaskLimits> = {}): Result<TaskL
     }
     limits[key] = value;
   }
+  if (asked.fuel === undefined) limits.fuel = fuelForTimeoutMs(limits.timeoutMs);
   return ok(limits);
 }
 

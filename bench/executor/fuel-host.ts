@@ -6,9 +6,11 @@
 import {
   FUEL_GLOBAL_IMPORT,
   LIMITS_IMPORT_MODULE,
+  MEMORY_GROW_RESULT_IMPORT,
   OUT_OF_FUEL_IMPORT,
   type InstrumentedModule,
 } from '../../wasi-executor/instrument/index.js';
+import { defaultExecutorLimits } from '../../wasi-executor/limits.js';
 
 const ERRNO_SUCCESS = 0;
 const ERRNO_BADF = 8;
@@ -103,16 +105,32 @@ export function runKernel(
   const imports: WebAssembly.Imports = {
     wasi_snapshot_preview1: preview1(args, () => exported.memory!, output),
   };
-  let fuel: WebAssembly.Global | undefined;
+  let fuelRemaining: (() => bigint) | undefined;
   let outOfFuel = false;
   if (limits !== undefined) {
-    fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, limits.fuel);
+    // Handed out in slices as the executor does (worker/context.ts): one host call per slice.
+    const slice = BigInt(defaultExecutorLimits.fuelSliceUnits);
+    const global = new WebAssembly.Global(
+      { value: 'i64', mutable: true },
+      limits.fuel < slice ? limits.fuel : slice,
+    );
+    let reserve = limits.fuel - (global.value as bigint);
+    fuelRemaining = () => reserve + (global.value as bigint);
     const wasmos: Record<string, WebAssembly.ImportValue> = {
-      [FUEL_GLOBAL_IMPORT]: fuel,
+      [FUEL_GLOBAL_IMPORT]: global,
       [OUT_OF_FUEL_IMPORT]: () => {
-        outOfFuel = true;
-        throw new KernelOutOfFuel('out of fuel');
+        const available = reserve + (global.value as bigint);
+        if (available < 0n) {
+          reserve = 0n;
+          global.value = 0n;
+          outOfFuel = true;
+          throw new KernelOutOfFuel('out of fuel');
+        }
+        const grant = available < slice ? available : slice;
+        reserve = available - grant;
+        global.value = grant;
       },
+      [MEMORY_GROW_RESULT_IMPORT]: (result: number) => result,
     };
     for (const declared of limits.metadata.memories) {
       const maximum = Math.min(declared.maximumPages ?? 65_536, limits.memoryPagesMax);
@@ -147,7 +165,7 @@ export function runKernel(
   return {
     exitCode,
     stdout: new TextDecoder().decode(new Uint8Array(output)),
-    fuelRemaining: fuel === undefined ? undefined : (fuel.value as bigint),
+    fuelRemaining: fuelRemaining?.(),
     outOfFuel,
     durationMs,
   };

@@ -39,6 +39,21 @@ test('an infinite loop with fuel to spare is stopped by the wall-clock timeout',
   await assertServesNextTask();
 });
 
+test('a timed-out loop that never calls the host still reports the fuel of its slices', async () => {
+  // Small slices so the first one ends within microseconds of the loop starting.
+  const sliced = new Executor({ limits: { workersMax: 1, fuelSliceUnits: 1_000_000 } });
+  const budget = 1e15;
+  const run = await sliced.run(await prepareProgram(sliced, 'infinite-loop'), {
+    limits: { timeoutMs: 3_000, fuel: budget },
+  });
+  await sliced.close();
+  assert.ok(run.ok);
+  assert.is(run.value.reason, 'timeout');
+  assert.match(run.value.message, /timed out after 3000 ms/);
+  assert.ok(run.value.fuelConsumed >= 1_000_000, `fuel ${run.value.fuelConsumed}`);
+  assert.ok(run.value.fuelConsumed < budget);
+});
+
 test('a memory bomb ends with memory_limit and never grows past the cap', async () => {
   const result = await runProgram(executor, 'memory-bomb', {
     limits: { memoryBytesMax: 16 * MiB },
@@ -48,6 +63,7 @@ test('a memory bomb ends with memory_limit and never grows past the cap', async 
   assert.ok(result.peakMemoryBytes <= 16 * MiB, `peak ${result.peakMemoryBytes}`);
   assert.ok(result.peakMemoryBytes > 8 * MiB, `peak ${result.peakMemoryBytes}`);
   assert.match(text(result.stderr), /malloc failed after \d+ MiB/);
+  assert.match(result.message, /after a memory\.grow failed/);
   await assertServesNextTask();
 });
 
@@ -114,6 +130,7 @@ test('a queued task killed before it starts leaves the queue at once', async () 
   const killed = await queued;
   assert.ok(killed.ok);
   assert.is(killed.ok && killed.value.reason, 'killed');
+  assert.match(killed.ok ? killed.value.message : '', /killed while waiting for a worker/);
   assert.is(killed.ok && killed.value.durationMs, 0);
   const first = await running;
   assert.is(first.ok && first.value.reason, 'timeout');
@@ -151,6 +168,28 @@ test('queued tasks beyond the queue bound are refused with queue_full', async ()
     ['timeout', 'timeout'],
   );
   await small.close();
+});
+
+test('a task killed while running says so, with how long it ran', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmos-kill-'));
+  writeFileSync(join(dir, 'held.txt'), 'x');
+  const controller = new AbortController();
+  const run = await executor.run(
+    await prepareProgram(executor, 'hold-file'),
+    {
+      args: ['/data/held.txt'],
+      preopens: [{ hostPath: dir, guestPath: '/data', writable: false }],
+      limits: { timeoutMs: 60_000, fuel: 1e15 },
+    },
+    // It printed: it is running now.
+    { signal: controller.signal, onStdout: () => controller.abort() },
+  );
+  rmSync(dir, { recursive: true, force: true });
+  assert.ok(run.ok);
+  assert.is(run.value.reason, 'killed');
+  assert.match(run.value.message, /^killed while running, after \d+ ms$/);
+  assert.ok(run.value.fuelConsumed > 0, 'fuel up to its last host call is reported');
+  await assertServesNextTask();
 });
 
 test('files held open by terminated tasks are closed: the process does not leak descriptors', async () => {

@@ -2,7 +2,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GuestExit, InstantiationFailure } from '../../wasi-executor/guest.js';
-import { resolveTaskLimits, defaultTaskLimits } from '../../wasi-executor/limits.js';
+import {
+  FUEL_UNITS_PER_SECOND_MAX,
+  defaultTaskLimits,
+  fuelForTimeoutMs,
+  resolveTaskLimits,
+  taskLimitsMax,
+} from '../../wasi-executor/limits.js';
 import { FuelExhausted } from '../../wasi-executor/worker/context.js';
 import {
   verdictOfOutcome,
@@ -10,8 +16,13 @@ import {
   type VerdictFacts,
 } from '../../wasi-executor/worker/verdict.js';
 
-const calm: VerdictFacts = { fuelExhausted: false, memoryAtCap: false, memoryBytesMax: 1 << 20 };
-const atCap: VerdictFacts = { ...calm, memoryAtCap: true };
+const calm: VerdictFacts = {
+  fuelExhausted: false,
+  memoryGrowFailed: false,
+  memoryBytes: 1 << 19,
+  memoryBytesMax: 1 << 20,
+};
+const atCap: VerdictFacts = { ...calm, memoryGrowFailed: true, memoryBytes: 1 << 20 };
 
 test('a normal return and proc_exit are both exits with their code', () => {
   assert.equal(verdictOfOutcome({ kind: 'exited', exitCode: 0 }, calm).reason, 'exited');
@@ -29,7 +40,7 @@ test('fuel exhaustion wins even when the guest caught the unwind and trapped lat
   assert.is(later.reason, 'fuel_exhausted');
 });
 
-test('a non-zero exit or a trap with memory at its cap is memory_limit; exit 0 is not', () => {
+test('a non-zero exit or a trap after a failed memory.grow is memory_limit; exit 0 is not', () => {
   assert.is(verdictOfThrown(new GuestExit(12), atCap).reason, 'memory_limit');
   assert.is(verdictOfThrown(new GuestExit(12), atCap).exitCode, 12);
   assert.is(
@@ -78,6 +89,19 @@ test('task limits default, and refuse values that are not positive integers with
   assert.not.ok(resolveTaskLimits({ memoryBytesMax: 8 * 1024 ** 3 }).ok);
   const asked = resolveTaskLimits({ fuel: 7 });
   assert.is(asked.ok && asked.value.fuel, 7);
+});
+
+test('default fuel follows the timeout, so it never ends a task before the timeout would', () => {
+  assert.is(defaultTaskLimits.fuel, fuelForTimeoutMs(defaultTaskLimits.timeoutMs));
+  const short = resolveTaskLimits({ timeoutMs: 2_000 });
+  assert.is(short.ok && short.value.fuel, 2 * FUEL_UNITS_PER_SECOND_MAX);
+  const longest = resolveTaskLimits({ timeoutMs: taskLimitsMax.timeoutMs });
+  assert.ok(longest.ok);
+  assert.ok(longest.ok && longest.value.fuel >= 86_400 * FUEL_UNITS_PER_SECOND_MAX);
+  assert.ok(longest.ok && Number.isSafeInteger(longest.value.fuel));
+  const asked = resolveTaskLimits({ timeoutMs: 2_000, fuel: 9 });
+  assert.is(asked.ok && asked.value.fuel, 9, 'an explicit budget is kept');
+  assert.is(fuelForTimeoutMs(1), FUEL_UNITS_PER_SECOND_MAX / 1000);
 });
 
 test.run();

@@ -12,12 +12,24 @@ export const LIMITS_IMPORT_MODULE = 'wasmos';
 export const FUEL_GLOBAL_IMPORT = 'fuel';
 
 /**
- * `(func)`: called when a charge would take the remaining fuel below zero,
- * after the global has been set to 0. The host must throw from it (its own
- * error class, so fuel exhaustion is told apart from other traps); the code
- * after the call is `unreachable` in case it returns.
+ * `(func)`: called when a check finds the counter below zero, with the global
+ * holding that (negative) counter. The host either refills the global with a
+ * non-negative value and returns (fuel is handed out in slices, so a guest
+ * that never calls the host still reaches the host now and then), or sets
+ * the global to 0 and throws its own error (fuel exhausted, told apart from
+ * other traps). After a return the code reloads the counter from the global.
  */
 export const OUT_OF_FUEL_IMPORT = 'out_of_fuel';
+
+/**
+ * `(func (param i32) (result i32))`: every `memory.grow` result passes
+ * through it (the identity); -1 tells the host a grow failed, so a task that
+ * then dies is reported as memory_limit exactly rather than by inference.
+ */
+export const MEMORY_GROW_RESULT_IMPORT = 'memory_grow_result';
+
+/** Functions the instrumenter imports ahead of the module's own: out_of_fuel, memory_grow_result. */
+export const ADDED_FUNCTION_IMPORTS = 2;
 
 /** Each memory the module used to define is imported under this name (N = its index). */
 export function memoryImportName(memoryIndex: number): string {

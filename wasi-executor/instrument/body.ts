@@ -12,6 +12,7 @@
  * costs the insertions depend on are known.
  */
 import { assert } from '../../lib/assert.js';
+import { ADDED_FUNCTION_IMPORTS } from './abi.js';
 import { PADDED_U32_BYTES, type Reader, type Writer } from './bytes.js';
 import { readBlockType, readValueType } from './types.js';
 
@@ -38,10 +39,11 @@ export interface IndexSpace {
   /** The added imports, in the output's index space. */
   readonly fuelGlobalIndex: number;
   readonly outOfFuelIndex: number;
+  readonly memoryGrowResultIndex: number;
 }
 
 export function remapFunction(space: IndexSpace, index: number): number {
-  return index < space.importedFuncCount ? index : index + 1;
+  return index < space.importedFuncCount ? index : index + ADDED_FUNCTION_IMPORTS;
 }
 
 export function remapGlobal(space: IndexSpace, index: number): number {
@@ -73,6 +75,8 @@ const enum Insert {
   Load,
   /** Rewrite the index immediate of the instruction at `at` (ending at `end`) to `value`. */
   Remap,
+  /** Pass the result of the memory.grow just before through memory_grow_result. */
+  GrowResult,
 }
 
 /** Edits to the input body in increasing position order, in growable typed arrays. */
@@ -117,7 +121,6 @@ const enum Mode {
   Global,
 }
 
-const OP_UNREACHABLE = 0x00;
 const OP_IF = 0x04;
 const OP_END = 0x0b;
 const OP_BLOCK = 0x02;
@@ -455,8 +458,12 @@ export class BodyRewriter {
         case 0x25: // table.get
         case 0x26: // table.set
         case 0x3f: // memory.size
-        case 0x40: // memory.grow
           reader.u32();
+          this.charge(1);
+          break;
+        case 0x40: // memory.grow: the host sees a failed grow (memory_limit is then exact)
+          reader.u32();
+          this.edits.add(reader.pos, Insert.GrowResult, 0, 0);
           this.charge(1);
           break;
         case 0xd0: {
@@ -648,6 +655,10 @@ export class BodyRewriter {
         body.byte(OP_LOCAL_SET);
         body.u32(this.localCount);
         return;
+      case Insert.GrowResult:
+        body.byte(OP_CALL);
+        body.u32(this.space.memoryGrowResultIndex);
+        return;
       case Insert.Remap:
         assert(false, 'remaps are applied by assemble');
     }
@@ -691,21 +702,30 @@ export class BodyRewriter {
     this.emitExhaustedCheck();
   }
 
-  /** Consumes the counter on the stack: if it is below zero, zero the global and call out_of_fuel. */
+  /**
+   * Consumes the counter on the stack (also in the fuel local): if it is below
+   * zero, hand it to the host in the global and call out_of_fuel, which throws
+   * or refills the global; then continue from the refilled counter. The slow
+   * path is out of line in optimized code: the loop pays one compare.
+   */
   private emitExhaustedCheck(): void {
     const body = this.body;
+    const fuel = this.space.fuelGlobalIndex;
     body.byte(OP_I64_CONST);
     body.byte(0);
     body.byte(OP_I64_LT_S);
     body.byte(OP_IF);
     body.byte(BLOCK_EMPTY);
-    body.byte(OP_I64_CONST);
-    body.byte(0);
+    body.byte(OP_LOCAL_GET);
+    body.u32(this.localCount);
     body.byte(OP_GLOBAL_SET);
-    body.u32(this.space.fuelGlobalIndex);
+    body.u32(fuel);
     body.byte(OP_CALL);
     body.u32(this.space.outOfFuelIndex);
-    body.byte(OP_UNREACHABLE);
+    body.byte(OP_GLOBAL_GET);
+    body.u32(fuel);
+    body.byte(OP_LOCAL_SET);
+    body.u32(this.localCount);
     body.byte(OP_END);
   }
 }

@@ -4,7 +4,7 @@
  *   const result = instrumentModule(bytes);
  *   if (!result.ok) return reject(result.error);        // typed, never thrown
  *   const module = new WebAssembly.Module(result.value.bytes);
- *   // imports.wasmos = { fuel, out_of_fuel, memory0, ... } (see abi.ts, docs/FUEL.md)
+ *   // imports.wasmos = { fuel, out_of_fuel, memory_grow_result, memory0, ... } (see abi.ts, docs/FUEL.md)
  *
  * Pure: no I/O, no global state; safe to call on hostile bytes.
  */
@@ -17,6 +17,7 @@ import { ModuleRewriter, type MemoryImport, type TableImport } from './module.js
 export {
   FUEL_GLOBAL_IMPORT,
   LIMITS_IMPORT_MODULE,
+  MEMORY_GROW_RESULT_IMPORT,
   OUT_OF_FUEL_IMPORT,
   memoryImportName,
   tableImportName,

@@ -5,8 +5,10 @@
  */
 import { assert } from '../../lib/assert.js';
 import {
+  ADDED_FUNCTION_IMPORTS,
   FUEL_GLOBAL_IMPORT,
   LIMITS_IMPORT_MODULE,
+  MEMORY_GROW_RESULT_IMPORT,
   OUT_OF_FUEL_IMPORT,
   memoryImportName,
   tableImportName,
@@ -23,6 +25,8 @@ import {
   rewriteStart,
 } from './sections.js';
 import { readReferenceType, readValueType } from './types.js';
+
+const TYPE_I32 = 0x7f;
 
 /** A memory the host must now create and pass as `wasmos.memory<N>`. */
 export interface MemoryImport {
@@ -373,6 +377,10 @@ export class ModuleRewriter {
     return this.findOrAddType([], []);
   }
 
+  private memoryGrowResultType(): number {
+    return this.findOrAddType([TYPE_I32], [TYPE_I32]);
+  }
+
   private findOrAddType(params: readonly number[], results: readonly number[]): number {
     const all = [...this.types, ...this.addedTypes];
     const found = all.findIndex(
@@ -387,6 +395,7 @@ export class ModuleRewriter {
     const funcCount = this.importedFuncs + this.functionTypes.length;
     const globalCount = this.importedGlobals + this.definedGlobals;
     this.outOfFuelType();
+    this.memoryGrowResultType();
     return {
       typeCount: this.types.length,
       funcCount,
@@ -395,6 +404,7 @@ export class ModuleRewriter {
       importedGlobalCount: this.importedGlobals,
       fuelGlobalIndex: this.importedGlobals,
       outOfFuelIndex: this.importedFuncs,
+      memoryGrowResultIndex: this.importedFuncs + 1,
     };
   }
 
@@ -509,7 +519,8 @@ export class ModuleRewriter {
 
   private importPayload(space: IndexSpace): Uint8Array {
     const out = new Writer(256);
-    const added = this.definedMemories.length + this.definedTables.length + 2;
+    const added =
+      this.definedMemories.length + this.definedTables.length + 1 + ADDED_FUNCTION_IMPORTS;
     out.u32(this.importCount + added);
     const original = this.sections.find((section) => section.id === SECTION_IMPORT);
     if (original !== undefined) {
@@ -539,6 +550,10 @@ export class ModuleRewriter {
     out.name(OUT_OF_FUEL_IMPORT);
     out.byte(IMPORT_FUNCTION);
     out.u32(this.outOfFuelType());
+    out.name(LIMITS_IMPORT_MODULE);
+    out.name(MEMORY_GROW_RESULT_IMPORT);
+    out.byte(IMPORT_FUNCTION);
+    out.u32(this.memoryGrowResultType());
     assert(
       space.fuelGlobalIndex === this.importedGlobals,
       'fuel global follows the imported globals',

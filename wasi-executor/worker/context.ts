@@ -1,10 +1,10 @@
 /**
  * The per-task GuestContext inside a worker: capped output sinks that stream
  * to the main thread, the fuel global, the memories and tables created for
- * the guest, and the facts the verdict needs (fuel ran out, memory at cap).
+ * the guest, and the facts the verdict needs (fuel ran out, a grow failed).
  */
 import { assert } from '../../lib/assert.js';
-import { WASM_PAGE_BYTES, pagesUnderCap } from '../limits.js';
+import { WASM_PAGE_BYTES, defaultExecutorLimits, pagesUnderCap } from '../limits.js';
 import type { GuestContext, GuestSpec, LimitImports, LimitPlan, OutputSink } from '../guest.js';
 import type { TaskLimits } from '../types.js';
 
@@ -21,7 +21,10 @@ export class InitialMemoryOverCap extends Error {
   override readonly name = 'InitialMemoryOverCap';
 }
 
-/** Slots of the shared progress array the main thread reads after a timeout or kill. */
+/**
+ * Slots of the shared progress array the main thread reads after a timeout or
+ * kill: written at every host call and every fuel slice (a lower bound then).
+ */
 export const PROGRESS_FUEL_CONSUMED = 0;
 export const PROGRESS_MEMORY_BYTES = 1;
 export const PROGRESS_SLOTS = 2;
@@ -51,47 +54,74 @@ class CappedSink implements OutputSink {
 
 export interface TaskContext extends GuestContext {
   readonly fuelExhausted: boolean;
+  /** Some `memory.grow` of the task returned -1 (the cap, or a module's own maximum). */
+  readonly memoryGrowFailed: boolean;
   fuelConsumed(): number;
   memoryBytes(): number;
-  /** Whether some memory ended within the cap's headroom (see atCap). */
-  memoryAtCap(): boolean;
 }
 
 /**
- * A memory counts as "at the cap" when less than this much room was left:
- * an allocator that failed a grow asked for more than what remained, and
- * allocators grow in steps of this order (dlmalloc asks for what it needs).
+ * The fuel global holds at most `fuelSliceUnits` at a time; the rest of the
+ * budget is kept here and handed out each time a check finds the counter
+ * below zero (the out_of_fuel import). So even a guest that never calls the
+ * host records its progress every slice, which is what a timeout or a kill
+ * reports, and the hot path is unchanged: one compare per check.
  */
-function headroomBytes(memoryBytesMax: number): number {
-  return Math.max(WASM_PAGE_BYTES * 16, Math.floor(memoryBytesMax / 16));
-}
-
 export function createTaskContext(
   spec: GuestSpec,
   limits: TaskLimits,
   progress: Float64Array,
   emit: (stream: OutputStream, bytes: Uint8Array, truncated: boolean) => void,
+  fuelSliceUnits: number = defaultExecutorLimits.fuelSliceUnits,
 ): TaskContext {
   assert(progress.length >= PROGRESS_SLOTS, 'progress array has its slots');
-  const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, BigInt(limits.fuel));
+  assert(Number.isSafeInteger(fuelSliceUnits) && fuelSliceUnits > 0, 'fuel slice is positive');
+  const firstGrant = Math.min(limits.fuel, fuelSliceUnits);
+  /** Budget not yet put in the global: consumed = budget − reserve − global. */
+  let reserve = limits.fuel - firstGrant;
+  const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, BigInt(firstGrant));
   const memories: WebAssembly.Memory[] = [];
   let metered = false;
   let fuelExhausted = false;
+  let memoryGrowFailed = false;
   const capPages = pagesUnderCap(limits.memoryBytesMax);
-  const outOfFuel = (): never => {
-    fuelExhausted = true;
-    throw new FuelExhausted();
-  };
   const memoryBytes = (): number =>
     memories.reduce((sum, memory) => sum + memory.buffer.byteLength, 0);
   const fuelConsumed = (): number => {
     if (!metered) return 0;
-    const remaining = fuel.value as bigint;
-    return Math.max(0, limits.fuel - Number(remaining < 0n ? 0n : remaining));
+    // Past the budget only by forward code after the last check (docs/FUEL.md): the real figure.
+    return Math.max(0, limits.fuel - reserve - Number(fuel.value as bigint));
+  };
+  const recordProgress = (): void => {
+    progress[PROGRESS_FUEL_CONSUMED] = fuelConsumed();
+    progress[PROGRESS_MEMORY_BYTES] = memoryBytes();
+  };
+  const outOfFuel = (): void => {
+    // The guest stored its (negative) counter in the global before calling.
+    const available = reserve + Number(fuel.value as bigint);
+    if (available < 0 || fuelExhausted) {
+      reserve = 0;
+      fuel.value = 0n;
+      fuelExhausted = true;
+      recordProgress();
+      throw new FuelExhausted();
+    }
+    const grant = Math.min(fuelSliceUnits, available);
+    reserve = available - grant;
+    fuel.value = BigInt(grant);
+    recordProgress();
+  };
+  const memoryGrowResult = (result: number): number => {
+    if (result === -1) memoryGrowFailed = true;
+    return result;
   };
   const limitImports = (plan: LimitPlan): LimitImports => {
     metered ||= plan.metered;
-    const imports: LimitImports = { fuel, out_of_fuel: outOfFuel };
+    const imports: LimitImports = {
+      fuel,
+      out_of_fuel: outOfFuel,
+      memory_grow_result: memoryGrowResult,
+    };
     for (const declared of plan.memories) {
       if (declared.initialPages > capPages) {
         throw new InitialMemoryOverCap(
@@ -131,19 +161,14 @@ export function createTaskContext(
     trackMemory: (memory) => {
       if (!memories.includes(memory)) memories.push(memory);
     },
-    recordProgress: () => {
-      progress[PROGRESS_FUEL_CONSUMED] = fuelConsumed();
-      progress[PROGRESS_MEMORY_BYTES] = memoryBytes();
-    },
+    recordProgress,
     get fuelExhausted() {
       return fuelExhausted;
     },
+    get memoryGrowFailed() {
+      return memoryGrowFailed;
+    },
     fuelConsumed,
     memoryBytes,
-    memoryAtCap: () => {
-      const headroom = headroomBytes(limits.memoryBytesMax);
-      const total = memoryBytes();
-      return memories.length > 0 && total + headroom > limits.memoryBytesMax;
-    },
   };
 }

@@ -10,8 +10,10 @@ export interface RunMessage {
   readonly artifact: GuestArtifact;
   readonly spec: GuestSpec;
   readonly limits: TaskLimits;
-  /** Float64Array over it: fuel consumed and memory bytes as of the last host call. */
+  /** Float64Array over it: fuel consumed and memory bytes as of the last host call or fuel slice. */
   readonly progress: SharedArrayBuffer;
+  /** ExecutorLimits.fuelSliceUnits */
+  readonly fuelSliceUnits: number;
 }
 
 export interface OutputMessage {

@@ -25,6 +25,8 @@ export interface PoolTask {
 interface Pending {
   readonly task: PoolTask;
   readonly resolve: (result: TaskResult) => void;
+  /** performance.now() when it joined the queue: a kill while queued says how long it waited. */
+  readonly queuedAtMs: number;
 }
 
 interface Slot {
@@ -63,7 +65,11 @@ export class WorkerPool {
       return Promise.resolve(err(new ExecutorError('queue_full', message)));
     }
     return new Promise((resolve) => {
-      const pending: Pending = { task, resolve: (result) => resolve(ok(result)) };
+      const pending: Pending = {
+        task,
+        resolve: (result) => resolve(ok(result)),
+        queuedAtMs: performance.now(),
+      };
       this.queue.push(pending);
       // Killed while still waiting: leave the queue at once rather than when a worker frees up.
       task.signal?.addEventListener(
@@ -72,7 +78,7 @@ export class WorkerPool {
           const index = this.queue.indexOf(pending);
           if (index < 0) return;
           this.queue.splice(index, 1);
-          pending.resolve(notStarted('killed', 'killed before it started'));
+          pending.resolve(notStarted('killed', killedWhileQueued(pending)));
         },
         { once: true },
       );
@@ -104,7 +110,12 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const pending of this.queue.splice(0)) {
-      pending.resolve(notStarted('killed', 'the executor closed before the task started'));
+      pending.resolve(
+        notStarted(
+          'killed',
+          `the executor closed while the task was waiting for a worker (it never ran)`,
+        ),
+      );
     }
     await Promise.all(this.slots.splice(0).map((slot) => slot.worker.terminate()));
   }
@@ -115,7 +126,7 @@ export class WorkerPool {
       if (slot === undefined) return;
       const pending = this.queue.shift()!;
       if (pending.task.signal?.aborted) {
-        pending.resolve(notStarted('killed', 'killed before it started'));
+        pending.resolve(notStarted('killed', killedWhileQueued(pending)));
         continue;
       }
       this.start(slot, pending);
@@ -197,11 +208,17 @@ export class WorkerPool {
       slot.worker,
       pending.task,
       this.limits.workerHeapMb,
+      this.limits.fuelSliceUnits,
       this.logger,
       settle,
     );
     run.start();
   }
+}
+
+function killedWhileQueued(pending: Pending): string {
+  const waitedMs = Math.round(performance.now() - pending.queuedAtMs);
+  return `killed while waiting for a worker, after ${waitedMs} ms in the queue (it never ran)`;
 }
 
 function notStarted(reason: TaskReason, message: string): TaskResult {

@@ -39,6 +39,7 @@ export class TaskRun {
     private readonly worker: Worker,
     private readonly task: PoolTask,
     private readonly workerHeapMb: number,
+    private readonly fuelSliceUnits: number,
     private readonly logger: Logger,
     private readonly settle: (result: TaskResult, workerHealthy: boolean) => void,
   ) {}
@@ -61,6 +62,7 @@ export class TaskRun {
       spec: this.task.spec,
       limits: this.task.limits,
       progress: this.progress,
+      fuelSliceUnits: this.fuelSliceUnits,
     };
     this.worker.postMessage(message);
   }
@@ -93,9 +95,16 @@ export class TaskRun {
   private readonly onExit = (code: number): void =>
     this.endFromOutside('trap', `worker exited with ${code}`);
 
-  private readonly onAbort = (): void => this.endFromOutside('killed', 'killed');
+  private readonly onAbort = (): void =>
+    this.endFromOutside(
+      'killed',
+      `killed while running, after ${Math.round(performance.now() - this.startedMs)} ms`,
+    );
 
-  /** Ended from outside: fuel and memory are what the task last recorded. */
+  /**
+   * Ended from outside: fuel and memory are what the task last recorded (at
+   * its last host call or fuel slice): a lower bound, within one slice.
+   */
   private endFromOutside(reason: TaskReason, message: string): void {
     const progress = new Float64Array(this.progress);
     const outcome: Outcome = {

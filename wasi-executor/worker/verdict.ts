@@ -15,8 +15,10 @@ export interface Verdict {
 
 export interface VerdictFacts {
   readonly fuelExhausted: boolean;
-  /** Some memory ended within the cap's headroom: a failed grow most likely hit the cap. */
-  readonly memoryAtCap: boolean;
+  /** Some `memory.grow` returned -1 during the task (seen through memory_grow_result). */
+  readonly memoryGrowFailed: boolean;
+  /** The task's memories at the end. */
+  readonly memoryBytes: number;
   readonly memoryBytesMax: number;
 }
 
@@ -26,7 +28,7 @@ function memoryLimit(exitCode: number | null, cause: string, facts: VerdictFacts
   return {
     reason: 'memory_limit',
     exitCode,
-    message: `${cause} after memory reached its cap of ${facts.memoryBytesMax} bytes`,
+    message: `${cause} after a memory.grow failed (${facts.memoryBytes} bytes in use, cap ${facts.memoryBytesMax})`,
   };
 }
 
@@ -47,7 +49,7 @@ export function verdictOfOutcome(outcome: GuestOutcome, facts: VerdictFacts): Ve
 }
 
 function verdictOfExit(exitCode: number, facts: VerdictFacts): Verdict {
-  if (exitCode !== 0 && facts.memoryAtCap) {
+  if (exitCode !== 0 && facts.memoryGrowFailed) {
     return memoryLimit(exitCode, `exited with ${exitCode}`, facts);
   }
   return { reason: 'exited', exitCode, message: `exited with ${exitCode}` };
@@ -73,7 +75,7 @@ export function verdictOfThrown(thrown: unknown, facts: VerdictFacts): Verdict {
     };
   }
   if (thrown instanceof WebAssembly.RuntimeError) {
-    if (facts.memoryAtCap) return memoryLimit(null, `trap (${thrown.message})`, facts);
+    if (facts.memoryGrowFailed) return memoryLimit(null, `trap (${thrown.message})`, facts);
     return { reason: 'trap', exitCode: null, message: `wasm trap: ${thrown.message}` };
   }
   const text = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);

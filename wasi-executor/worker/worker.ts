@@ -44,6 +44,7 @@ async function runTask(message: RunMessage): Promise<DoneMessage> {
       };
       port.postMessage(output);
     },
+    message.fuelSliceUnits,
   );
   let verdict: Verdict;
   try {
@@ -72,7 +73,8 @@ async function runTask(message: RunMessage): Promise<DoneMessage> {
 function facts(context: ReturnType<typeof createTaskContext>, message: RunMessage) {
   return {
     fuelExhausted: context.fuelExhausted,
-    memoryAtCap: context.memoryAtCap(),
+    memoryGrowFailed: context.memoryGrowFailed,
+    memoryBytes: context.memoryBytes(),
     memoryBytesMax: message.limits.memoryBytesMax,
   };
 }

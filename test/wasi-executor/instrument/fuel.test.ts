@@ -146,6 +146,69 @@ for (const strategy of STRATEGIES) {
   });
 }
 
+/**
+ * A host that hands the budget out in slices, as the executor does: out_of_fuel
+ * finds the negative counter in the global and refills it, or throws at the end.
+ */
+function slicedHost(budget: bigint, slice: bigint) {
+  const first = budget < slice ? budget : slice;
+  let reserve = budget - first;
+  let refills = 0;
+  const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, first);
+  const outOfFuel = (): void => {
+    const available = reserve + (fuel.value as bigint);
+    if (available < 0n) {
+      reserve = 0n;
+      fuel.value = 0n;
+      throw new OutOfFuel('fuel exhausted');
+    }
+    const grant = available < slice ? available : slice;
+    reserve = available - grant;
+    fuel.value = grant;
+    refills++;
+  };
+  return {
+    wasmos: { fuel, out_of_fuel: outOfFuel },
+    consumed: () => budget - reserve - (fuel.value as bigint),
+    refills: () => refills,
+  };
+}
+
+for (const strategy of STRATEGIES) {
+  test(`[${strategy}] fuel handed out in slices: same count, same exhaustion point`, () => {
+    const loop = instrumentOrFail(
+      buildModule({ functions: [{ locals: [I32], body: countingLoop(100), exportName: 'run' }] }),
+      strategy,
+    );
+    const sliced = slicedHost(BIG, 50n);
+    exported<() => void>(instantiate(loop, BIG, { wasmos: sliced.wasmos }).instance, 'run')();
+    assert.is(sliced.consumed(), 700n);
+    assert.ok(sliced.refills() >= 10, `refilled ${sliced.refills()} times`);
+    const exact = slicedHost(700n, 50n);
+    exported<() => void>(instantiate(loop, BIG, { wasmos: exact.wasmos }).instance, 'run')();
+    assert.is(exact.consumed(), 700n);
+    const short = slicedHost(699n, 50n);
+    assert.throws(
+      () =>
+        exported<() => void>(instantiate(loop, BIG, { wasmos: short.wasmos }).instance, 'run')(),
+      (error: unknown) => error instanceof OutOfFuel,
+    );
+    assert.is(short.consumed(), 699n);
+
+    const fib = instrumentOrFail(
+      buildModule({
+        functions: [{ params: [I32], results: [I32], body: fibBody, exportName: 'fib' }],
+      }),
+      strategy,
+    );
+    const recursive = slicedHost(BIG, 64n);
+    const instance = instantiate(fib, BIG, { wasmos: recursive.wasmos }).instance;
+    assert.is(exported<(n: number) => number>(instance, 'fib')(15), 610);
+    assert.is(recursive.consumed(), fibFuel(15));
+    assert.ok(recursive.refills() > 0);
+  });
+}
+
 test('one compiled module serves any budget', () => {
   const bytes = buildModule({
     functions: [{ locals: [I32], body: countingLoop(100), exportName: 'run' }],

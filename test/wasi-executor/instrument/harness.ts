@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import {
   FUEL_GLOBAL_IMPORT,
   LIMITS_IMPORT_MODULE,
+  MEMORY_GROW_RESULT_IMPORT,
   OUT_OF_FUEL_IMPORT,
   instrumentModule,
   type FuelStrategy,
@@ -35,14 +36,23 @@ export interface MeteredInstance {
 export function instantiate(
   metered: Metered,
   budget: bigint,
-  options: { memoryPagesMax?: number; imports?: WebAssembly.Imports } = {},
+  options: {
+    memoryPagesMax?: number;
+    imports?: WebAssembly.Imports;
+    /** Overrides of the limit imports (a host that refills fuel, counts failed grows). */
+    wasmos?: Record<string, WebAssembly.ImportValue>;
+  } = {},
 ): MeteredInstance {
   const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, budget);
   const wasmos: Record<string, WebAssembly.ImportValue> = {
     [FUEL_GLOBAL_IMPORT]: fuel,
+    // The whole budget is in the global (no slices): exhaustion zeroes it and throws.
     [OUT_OF_FUEL_IMPORT]: () => {
+      fuel.value = 0n;
       throw new OutOfFuel('fuel exhausted');
     },
+    [MEMORY_GROW_RESULT_IMPORT]: (result: number) => result,
+    ...options.wasmos,
   };
   const memories: Record<string, WebAssembly.Memory> = {};
   for (const declared of metered.metadata.memories) {

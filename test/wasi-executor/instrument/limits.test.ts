@@ -34,6 +34,24 @@ test('memory.grow past the cap the host chose returns -1', () => {
   assert.is(run.memories['memory0']!.buffer.byteLength, 3 * 65_536);
 });
 
+test('every memory.grow result reaches the host through memory_grow_result, -1 included', () => {
+  const seen: number[] = [];
+  const run = instantiate(instrumentOrFail(growModule), BIG, {
+    memoryPagesMax: 3,
+    wasmos: {
+      memory_grow_result: (result: number) => {
+        seen.push(result);
+        return result;
+      },
+    },
+  });
+  const grow = exported<(pages: number) => number>(run.instance, 'grow');
+  assert.is(grow(2), 1);
+  assert.is(grow(1), -1);
+  assert.is(grow(0), 3);
+  assert.equal(seen, [1, -1, 3]);
+});
+
 test('the same compiled module serves any memory cap', () => {
   const metered = instrumentOrFail(growModule);
   const small = instantiate(metered, BIG, { memoryPagesMax: 1 });
