@@ -1,9 +1,10 @@
 import { assert } from '../../lib/assert.js';
 import { err, ok, type Result } from '../../lib/result.js';
 import { coreError, limitError, type CoreError } from './errors.js';
-import type { AgentSpec, ReportedTask, UnavailableRuntime } from './messages.js';
+import type { AgentSpec, AgentStatusUpdate, ReportedTask, UnavailableRuntime } from './messages.js';
 import { rescindAgentOffers } from './offers.js';
 import { Resources } from './resources.js';
+import { toView } from './status-updates.js';
 import {
   completeTask,
   holdTask,
@@ -146,8 +147,11 @@ export function reregisterAgent(
   spec: AgentSpec,
   reported: readonly ReportedTask[],
   nowMs: number,
+  unacknowledged: readonly AgentStatusUpdate[] = [],
 ): Result<void, CoreError> {
-  const refused = checkReregistration(core, agentId, keyId, spec, reported);
+  const refused =
+    checkReregistration(core, agentId, keyId, spec, reported) ??
+    checkUnacknowledged(core, unacknowledged);
   if (refused) return err(refused);
   let agent = core.agents.get(agentId);
   const admittedNow = agent === undefined;
@@ -169,7 +173,7 @@ export function reregisterAgent(
   setStatus(agent, 'active', nowMs);
   agent.lastSeenMs = nowMs;
   agent.reregisterDeadlineMs = undefined;
-  reconcileAgentTasks(core, agent, spec.resources, reported, wasOut, nowMs);
+  reconcileAgentTasks(core, agent, spec.resources, reported, unacknowledged, wasOut, nowMs);
   core.allocation.due = true;
   core.out.toAgent(agent.id, {
     type: 'reregistered',
@@ -224,15 +228,44 @@ function checkReregistration(
   return undefined;
 }
 
+/** Unacknowledged updates are bounded like the task report and must be reportable states. */
+function checkUnacknowledged(
+  core: CoreState,
+  updates: readonly AgentStatusUpdate[],
+): CoreError | undefined {
+  const { limits } = core.config;
+  if (updates.length > limits.tasksPerAgentReportMax) {
+    return limitError(
+      'tasksPerAgentReportMax',
+      limits.tasksPerAgentReportMax,
+      'too many unacknowledged updates reported',
+    );
+  }
+  for (const update of updates) {
+    if (update.uuid.length === 0 || update.uuid.length > limits.idCharsMax)
+      return coreError('invalid', 'status update uuid must be 1 to idCharsMax characters');
+    if (update.state === 'TASK_UNKNOWN' || update.state === 'TASK_STAGING')
+      return coreError('invalid', `${update.state} is not a state an agent reports`);
+  }
+  return undefined;
+}
+
 function reconcileAgentTasks(
   core: CoreState,
   agent: AgentState,
   total: Resources,
   reported: readonly ReportedTask[],
+  unacknowledged: readonly AgentStatusUpdate[],
   wasOut: boolean,
   nowMs: number,
 ): void {
-  const reportedKeys = new Set(reported.map((task) => taskKey(task.frameworkId, task.taskId)));
+  // A task whose update the agent still retries is on the agent as far as the master is
+  // concerned: it ended there (or changed state) and the update says how. Ending it here as
+  // TASK_GONE would hide the real terminal state (the late update would find it completed).
+  const reportedKeys = new Set([
+    ...reported.map((task) => taskKey(task.frameworkId, task.taskId)),
+    ...unacknowledged.map((update) => taskKey(update.frameworkId, update.taskId)),
+  ]);
   for (const key of [...agent.zombies.keys()]) releaseZombie(core, agent, key);
   // Tasks the master thinks are here but the agent does not have: their launch never arrived
   // or they ended without a trace. Mesos reports them (REASON_RECONCILIATION).
@@ -256,6 +289,47 @@ function reconcileAgentTasks(
   }
   agent.total = total;
   for (const report of reported) adoptReportedTask(core, agent, report, wasOut, nowMs);
+  adoptEndedTasks(core, agent, unacknowledged);
+}
+
+/**
+ * After a master restart the master knows no tasks. A task that ended on the agent before it
+ * re-registered is only in the agent's unacknowledged updates; without it the master would
+ * acknowledge the retried terminal update itself and the framework would never see it. It is
+ * taken in as terminal and pending (nothing held: its resources are free on the agent), so the
+ * update is forwarded and the framework's acknowledgement reaches the agent.
+ */
+function adoptEndedTasks(
+  core: CoreState,
+  agent: AgentState,
+  unacknowledged: readonly AgentStatusUpdate[],
+): void {
+  const newest = new Map<string, AgentStatusUpdate>();
+  for (const update of unacknowledged)
+    newest.set(taskKey(update.frameworkId, update.taskId), update);
+  for (const update of newest.values()) {
+    if (!isTerminal(update.state)) continue; // a live task is in the task report
+    const framework = core.frameworks.get(update.frameworkId);
+    if (!framework || framework.tasks.has(update.taskId)) continue;
+    if (framework.completed.some((task) => task.id === update.taskId)) continue;
+    if (framework.tasks.size >= core.config.limits.tasksPerFrameworkMax) continue;
+    const status = toView(core, agent, update);
+    const task: TaskRecord = {
+      id: update.taskId,
+      frameworkId: framework.id,
+      agentId: agent.id,
+      name: update.taskId,
+      resources: Resources.empty,
+      runtime: agent.runtimes[0] ?? 'wasm',
+      state: update.state,
+      status,
+      pendingUuid: update.uuid,
+      recentUuids: [update.uuid],
+      killRequested: false,
+    };
+    framework.tasks.set(task.id, task);
+    core.out.toFramework(framework, { type: 'update', status });
+  }
 }
 
 function adoptReportedTask(

@@ -306,6 +306,7 @@ export class MasterCore {
         input.agent,
         input.tasks,
         nowMs,
+        input.unacknowledged,
       );
       return result.ok ? ok({ kind: 'agentRegistered', agentId: input.agentId }) : result;
     }

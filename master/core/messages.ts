@@ -134,6 +134,11 @@ export type AgentInput =
       readonly agentId: string;
       readonly agent: AgentSpec;
       readonly tasks: readonly ReportedTask[];
+      /**
+       * The agent's unacknowledged status updates, oldest first. A task that ended on the agent
+       * while its terminal update waits for an acknowledgement is here, not in `tasks`.
+       */
+      readonly unacknowledged?: readonly AgentStatusUpdate[];
     }
   | { readonly kind: 'agentHeartbeat'; readonly keyId: string; readonly agentId: string }
   | {

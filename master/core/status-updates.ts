@@ -86,7 +86,11 @@ function acknowledgeForFramework(
   });
 }
 
-function toView(core: CoreState, agent: AgentState, update: AgentStatusUpdate): TaskStatusView {
+export function toView(
+  core: CoreState,
+  agent: AgentState,
+  update: AgentStatusUpdate,
+): TaskStatusView {
   const charsMax = core.config.limits.statusMessageCharsMax;
   return {
     taskId: update.taskId,
