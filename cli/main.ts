@@ -6,11 +6,13 @@ import { register as registerAgent } from './commands/agent.js';
 import { register as registerExec } from './commands/exec.js';
 import { register as registerKeygen } from './commands/keygen.js';
 import { register as registerKeys } from './commands/keys.js';
+import { register as registerMaster } from './commands/master.js';
 
 /** Each command lives in cli/commands/<name>.ts and adds itself to the program here. */
 const commands: ReadonlyArray<(program: Command) => void> = [
   registerKeygen,
   registerKeys,
+  registerMaster,
   registerAgent,
   registerExec,
 ];
