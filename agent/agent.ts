@@ -26,12 +26,14 @@ import { AgentSession } from './connection/session.js';
 import type { Containerizer, Runtime, Termination } from './containerizer/containerizer.js';
 import { WasmContainerizer } from './containerizer/wasm/wasm-containerizer.js';
 import { TaskTable, type ActiveTask, type AgentCapacity } from './core/tasks.js';
+import { diskLimitation, type Limitation } from './core/disk.js';
 import { terminalFields, type TerminalFields } from './core/termination.js';
 import { isTerminalStatus, type StatusUpdate } from './core/updates.js';
 import { unavailableRuntimes } from './core/runtimes.js';
 import { resolveWasmSpec } from './core/wasm-spec.js';
 import { agentLimits, checkAgentLimits, type AgentLimits } from './limits.js';
 import { capacityResources, defaultCapacity } from './options.js';
+import { measureDiskUsage } from './sandbox/disk-usage.js';
 import { readLog } from './sandbox/rotating-log.js';
 import { Sandboxes } from './sandbox/sandboxes.js';
 import { StatusUpdateManager, newStatusUuid } from './status/manager.js';
@@ -103,12 +105,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const agent = await Agent.create(options);
   await agent.recover();
   agent.connect();
+  agent.watchDisks();
   return agent;
 }
 
 interface Running {
   readonly task: ActiveTask;
-  readonly record: TaskRecord;
+  /** As last checkpointed. */
+  record: TaskRecord;
   lease: ComponentLease | undefined;
   launched: boolean;
 }
@@ -118,6 +122,7 @@ export class Agent implements RunningAgent {
   private readonly work = new Set<Promise<unknown>>();
   private session: AgentSession | undefined;
   private heartbeat: Cancel | undefined;
+  private diskCheck: Cancel | undefined;
   private stopping = false;
   private currentAgentId: string | undefined;
 
@@ -284,7 +289,7 @@ export class Agent implements RunningAgent {
       } else {
         const fields =
           termination ?? lostTermination('the container was not found after the agent restarted');
-        this.track(this.finish(running, terminalFields(fields, false)));
+        this.track(this.finish(running, terminalFields(fields, false, record.limitation)));
       }
     }
   }
@@ -346,6 +351,7 @@ export class Agent implements RunningAgent {
   async stop(): Promise<void> {
     this.stopping = true;
     this.heartbeat?.();
+    this.diskCheck?.();
     await this.session?.stop();
     this.updates.disconnected();
     for (const running of this.running.values()) {
@@ -355,6 +361,9 @@ export class Agent implements RunningAgent {
       if (running.task.runtime === 'wasm' && containerizer)
         await containerizer.kill(running.task.containerId, 0);
     }
+    // Stops the watchers of containers that outlive the agent (their tasks stay checkpointed)
+    // and removes what the containerizers made and no longer need (the agent's cgroups).
+    for (const containerizer of new Set(this.containerizers.values())) await containerizer.close();
     while (this.work.size > 0) await Promise.allSettled([...this.work]);
     this.updates.close();
     await this.executor?.close();
@@ -561,7 +570,8 @@ export class Agent implements RunningAgent {
     try {
       const state = await containerizer.launch(spec.value);
       running.launched = true;
-      await this.checkpoints.write({ ...record, container_state: { ...state } });
+      running.record = { ...record, container_state: { ...state } };
+      await this.checkpoints.write(running.record);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const invalid =
@@ -645,9 +655,14 @@ export class Agent implements RunningAgent {
     try {
       termination = await containerizer.wait(running.task.containerId);
     } catch (error) {
+      // The agent is stopping and the container outlives it: a restarted agent re-attaches.
+      if (this.stopping && (error as { code?: string }).code === 'containerizer_closed') return;
       termination = lostTermination(`lost track of the container: ${String(error)}`);
     }
-    await this.finish(running, terminalFields(termination, running.task.killRequested));
+    await this.finish(
+      running,
+      terminalFields(termination, running.task.killRequested, running.record.limitation),
+    );
   }
 
   /** The end of a task: terminal update checkpointed first, then the task's record removed. */
@@ -668,6 +683,55 @@ export class Agent implements RunningAgent {
       reason: fields.reason,
       exitCode: fields.exit_code,
     });
+  }
+
+  /**
+   * Measures every running task's sandbox against its `disk` every diskCheckIntervalMs (Mesos's
+   * disk/du isolator) and kills a task over it. Rounds never overlap: the next is scheduled
+   * when one ends.
+   */
+  watchDisks(): void {
+    const intervalMs = this.limits.diskCheckIntervalMs;
+    if (intervalMs <= 0 || this.stopping) return;
+    this.diskCheck = this.clock.after(intervalMs, () => {
+      this.diskCheck = undefined;
+      this.track(this.checkDisks().finally(() => this.watchDisks()));
+    });
+  }
+
+  private async checkDisks(): Promise<void> {
+    for (const running of [...this.running.values()]) {
+      const { task } = running;
+      if (this.stopping) return;
+      if (!running.launched || task.killRequested || running.record.limitation) continue;
+      if (!(task.resources.diskMiB > 0)) continue;
+      let usage;
+      try {
+        usage = await measureDiskUsage(running.record.sandbox_dir, this.limits.diskScanEntriesMax);
+      } catch (error) {
+        this.logger.warn('could not measure a sandbox', {
+          task: task.taskId,
+          error: String(error),
+        });
+        continue;
+      }
+      const limitation = diskLimitation(usage, task.resources.diskMiB);
+      if (!limitation || !this.running.has(task.containerId)) continue;
+      await this.enforce(running, limitation);
+    }
+  }
+
+  /** Records why (checkpointed first, so a restart reports the same), then kills at once. */
+  private async enforce(running: Running, limitation: Limitation): Promise<void> {
+    const { task } = running;
+    running.record = { ...running.record, limitation };
+    await this.checkpoints.write(running.record);
+    this.logger.warn('task over a limit: killing it', {
+      task: task.taskId,
+      reason: limitation.reason,
+      message: limitation.message,
+    });
+    await this.containerizers.get(task.runtime)?.kill(task.containerId, 0);
   }
 
   private kill(frameworkId: string, taskId: string, gracePeriodMs: number): void {

@@ -50,6 +50,13 @@ export const agentLimits = {
   wasmOutputBytesMax: 16 * MiB,
   /** A wasm task's wall-clock limit when its `wasm.timeout_ms` is absent. */
   defaultWasmTimeoutMs: 3_600_000,
+  /**
+   * How often each running task's sandbox is measured against its `disk` resource (Mesos's
+   * `--container_disk_watch_interval`); a task over it is killed. 0 turns the check off.
+   */
+  diskCheckIntervalMs: 15_000,
+  /** Files and directories one sandbox measurement visits at most (a bound on its I/O). */
+  diskScanEntriesMax: 100_000,
 } as const;
 
 export type AgentLimits = { -readonly [K in keyof typeof agentLimits]: number };
@@ -81,6 +88,7 @@ export function checkAgentLimits(limits: AgentLimits): void {
   assert(limits.updatesPerTaskMax >= 2, 'a task needs room for a running and a terminal update');
   assert(limits.tasksMax > 0, 'an agent must accept at least one task');
   assert(limits.missedHeartbeatsMax >= 1, 'at least one heartbeat interval must pass');
+  assert(limits.diskScanEntriesMax >= 1, 'a sandbox measurement visits at least the sandbox');
 }
 
 checkAgentLimits({ ...agentLimits });

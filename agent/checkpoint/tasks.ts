@@ -18,6 +18,13 @@ export const TaskRecord = z.strictObject({
   sandbox_dir: z.string().min(1),
   /** What the containerizer asked to keep (absent until the container launched). */
   container_state: z.record(z.string(), z.unknown()).optional(),
+  /** Set before the agent kills a task for a limit it went past, so a restart reports the same. */
+  limitation: z
+    .strictObject({
+      reason: z.literal('REASON_CONTAINER_LIMITATION_DISK'),
+      message: z.string().max(4096),
+    })
+    .optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
 

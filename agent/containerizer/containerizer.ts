@@ -133,4 +133,11 @@ export interface Containerizer {
   usage(containerId: ContainerId): Promise<ResourceUsage | undefined>;
   /** After an agent restart: re-attach to what still runs, report what ended. */
   recover(checkpointed: readonly CheckpointedContainer[]): Promise<RecoveredContainers>;
+  /**
+   * At agent stop, after the agent killed what must not outlive it: stops watching, lets
+   * launches in flight settle, and removes what this containerizer made on the host and no
+   * longer needs. Containers that survive a restart keep running. `wait` on a container still
+   * running then rejects with code `containerizer_closed`. Idempotent.
+   */
+  close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { unreachable } from '../../lib/assert.js';
 import type { TaskReason, TaskState, TaskStatus } from '../../protocol/messages/task.js';
 import type { Termination } from '../containerizer/containerizer.js';
+import type { Limitation } from './disk.js';
 
 /** The terminal state, reason and result fields of a status update, without ids and uuid. */
 export type TerminalFields = Pick<
@@ -21,17 +22,28 @@ export type TerminalFields = Pick<
  * TASK_FAILED with the reason that names it; a container that did not survive the agent is
  * TASK_LOST with REASON_AGENT_RESTARTED.
  */
-export function terminalFields(termination: Termination, killRequested: boolean): TerminalFields {
-  const [state, reason] = stateAndReason(termination, killRequested);
+export function terminalFields(
+  termination: Termination,
+  killRequested: boolean,
+  limitation?: Limitation,
+): TerminalFields {
+  // The agent killed the task for a limit it went past: that is why it ended, whatever the
+  // runtime saw (a kill, or an exit racing it). Only a container lost meanwhile says otherwise.
+  const limited = limitation !== undefined && termination.reason !== 'lost';
+  const [state, reason] = limited
+    ? (['TASK_FAILED', limitation.reason] as const)
+    : stateAndReason(termination, killRequested);
   const fields: TerminalFields = {
     state,
     ...(reason === undefined ? {} : { reason }),
-    message: termination.message.slice(0, 4096),
+    message: (limited ? limitation.message : termination.message).slice(0, 4096),
     duration_ms: Math.max(0, Math.round(termination.durationMs)),
     fuel_consumed: Math.max(0, Math.round(termination.fuelConsumed ?? 0)),
     peak_memory_bytes: Math.max(0, Math.round(termination.peakMemoryBytes ?? 0)),
   };
-  return termination.exitCode === null ? fields : { ...fields, exit_code: termination.exitCode };
+  return termination.exitCode === null || limited
+    ? fields
+    : { ...fields, exit_code: termination.exitCode };
 }
 
 function stateAndReason(

@@ -113,6 +113,8 @@ export class LinuxContainerizer implements Containerizer {
   readonly runtime = 'linux';
   private readonly entries = new Map<ContainerId, Entry>();
   private readonly closing = new AbortController();
+  /** Launches in flight, so that close() removes the agent's cgroup only once they settled. */
+  private readonly launches = new Set<Promise<unknown>>();
   private readonly backend: CgroupBackend;
   private readonly fs: CgroupFs;
   private readonly logger: Logger;
@@ -142,6 +144,14 @@ export class LinuxContainerizer implements Containerizer {
   }
 
   async launch(spec: LaunchSpec): Promise<Readonly<Record<string, unknown>>> {
+    const launching = this.launchOnce(spec);
+    const settled = launching.catch(() => undefined);
+    this.launches.add(settled);
+    void settled.finally(() => this.launches.delete(settled));
+    return launching;
+  }
+
+  private async launchOnce(spec: LaunchSpec): Promise<Readonly<Record<string, unknown>>> {
     checkContainerId(spec.containerId);
     checkResources(spec);
     const command = spec.command;
@@ -272,14 +282,18 @@ export class LinuxContainerizer implements Containerizer {
   }
 
   /**
-   * Stops watching (agent shutdown); containers keep running under their supervisors. Removes
-   * this agent's cgroup parent when no container is left in it.
+   * Stops watching (agent shutdown); containers keep running under their supervisors. Once the
+   * launches in flight settled, removes this agent's cgroup parent (`wasmos/<agentName>`) when
+   * no container is left in it, so a clean stop leaves no empty directory behind.
    */
   async close(): Promise<void> {
     this.closing.abort();
+    while (this.launches.size > 0) await Promise.allSettled([...this.launches]);
     await this.backend
       .removeIfEmpty(join(this.options.cgroupRoot ?? 'wasmos', this.options.agentName))
-      .catch(() => undefined);
+      .catch((error: unknown) =>
+        this.logger.warn('could not remove the agent cgroup', { error: messageOf(error) }),
+      );
   }
 
   private cgroupName(containerId: ContainerId): string {
@@ -353,10 +367,17 @@ export class LinuxContainerizer implements Containerizer {
     const termination = watchUntil(state.runDir, () => this.checkEnded(state), {
       pollIntervalMs: this.pollIntervalMs(),
       signal: this.closing.signal,
-    }).then((outcome) => {
+    }).then(async (outcome) => {
       if (outcome.kind !== 'found') {
         throw new WasmosError('containerizer_closed', 'the containerizer stopped watching');
       }
+      // The supervisor removes the cgroup just after recording the end; waiting for that here
+      // means an ended container has left nothing on the host.
+      await this.backend
+        .destroy(state.cgroup)
+        .catch((error: unknown) =>
+          this.logger.warn('could not remove a container cgroup', { error: messageOf(error) }),
+        );
       entry.settled = outcome.value;
       return outcome.value;
     });

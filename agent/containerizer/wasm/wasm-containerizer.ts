@@ -166,6 +166,9 @@ export class WasmContainerizer implements Containerizer {
     };
   }
 
+  /** Nothing to release: wasm tasks are killed by the agent first, and it owns the executor. */
+  async close(): Promise<void> {}
+
   /** Forgets ended containers (the agent calls it once it has reported the end). */
   forget(containerId: ContainerId): void {
     const container = this.containers.get(containerId);

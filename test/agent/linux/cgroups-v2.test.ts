@@ -119,7 +119,19 @@ for (const cgroupKill of [true, false]) {
     const written = fs.writes.map(
       ([path, value]) => `${path.slice(path.lastIndexOf('/') + 1)}=${value}`,
     );
-    assert.equal(written, cgroupKill ? ['cgroup.kill=1'] : ['cgroup.freeze=1', 'cgroup.freeze=0']);
+    // One round usually; more when a loaded host is slow to reap the killed process.
+    if (cgroupKill) {
+      assert.ok(written.length >= 1, 'cgroup.kill was written');
+      assert.ok(
+        written.every((each) => each === 'cgroup.kill=1'),
+        written.join(' '),
+      );
+    } else {
+      // Every freeze is followed by its thaw, so nothing is left frozen.
+      assert.ok(written.length >= 2 && written.length % 2 === 0, written.join(' '));
+      for (let round = 0; round < written.length; round += 2)
+        assert.equal(written.slice(round, round + 2), ['cgroup.freeze=1', 'cgroup.freeze=0']);
+    }
     assert.not.ok(await fs.exists(`${MOUNT}/wasmos/a/c1`));
     await backend.removeIfEmpty('wasmos/a');
     assert.not.ok(await fs.exists(`${MOUNT}/wasmos/a`));
