@@ -177,7 +177,12 @@ const refuseOf = (filters: { refuse_seconds?: number | undefined } | undefined) 
     : { refuseMs: Math.round(filters.refuse_seconds * 1000) };
 
 const rolesOf = (roles: readonly string[] | undefined) =>
-  roles === undefined ? {} : { roles: roles.map((role) => (role === '*' ? DEFAULT_ROLE : role)) };
+  roles === undefined ? {} : { roles: coreRoles(roles) };
+
+/** Mesos's default role `*` is the core's DEFAULT_ROLE. */
+export function coreRoles(roles: readonly string[]): string[] {
+  return roles.map((role) => (role === '*' ? DEFAULT_ROLE : role));
+}
 
 /** A TaskInfo → the core's launch: wasm if it has a `wasm` section, else a Linux command. */
 export function taskLaunchOf(info: TaskInfo): Result<TaskLaunch, MappingError> {

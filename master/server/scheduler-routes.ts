@@ -21,6 +21,7 @@ import type { MasterContext } from './context.js';
 import type { SubmitError } from './driver.js';
 import {
   callInput,
+  coreRoles,
   HEARTBEAT_EVENT,
   masterInfoFor,
   principalOf,
@@ -179,7 +180,12 @@ async function subscribe(
   const suppressed = call.subscribe.suppressed_roles;
   if (suppressed && suppressed.length > 0) {
     // Mesos applies suppressed_roles with the subscription; here it follows right after.
-    ctx.driver.notify({ kind: 'suppress', frameworkId, streamId: stream.id, roles: suppressed });
+    ctx.driver.notify({
+      kind: 'suppress',
+      frameworkId,
+      streamId: stream.id,
+      roles: coreRoles(suppressed),
+    });
   }
   ctx.log.info('framework subscribed', { frameworkId, stream: stream.id, encoding });
   const recordio = (c.req.header('accept') ?? '').includes('application/recordio');
