@@ -15,11 +15,10 @@ import { LinuxContainerizer } from '../../../agent/containerizer/linux/linux-con
 import { silentLogger } from '../../../lib/log.js';
 import { generateIdentity, type Identity } from '../../../protocol/keys/identity.js';
 import { TrustStore } from '../../../protocol/keys/trust.js';
-import type { TaskInfo } from '../../../protocol/messages/task.js';
 import { eventually, FakeMaster } from '../support/fake-master.js';
+import { AGENT_DEADLINE_MS, commandTask, untilState, updatesOf } from '../support/task-updates.js';
 import { readyCapabilities } from './harness.js';
 
-const DEADLINE_MS = 60_000;
 const master = new FakeMaster();
 let base = '';
 /** Agents started here, so that a failed test leaves no container or cgroup behind. */
@@ -29,19 +28,6 @@ const started: { agentName: string; runDir: string }[] = [];
 function agentCgroupDirs(layout: CgroupLayout, keyId: string): string[] {
   const mounts = layout.version === 'v1' ? Object.values(layout.hierarchies) : [layout.mountPoint];
   return [...new Set(mounts)].map((mount) => join(mount, 'wasmos', `agent-${keyId}`));
-}
-
-function commandTask(taskId: string, command: string): TaskInfo {
-  return {
-    name: taskId,
-    task_id: { value: taskId },
-    agent_id: { value: 'agent' },
-    resources: [
-      { name: 'cpus', type: 'SCALAR', scalar: { value: 0.5 } },
-      { name: 'mem', type: 'SCALAR', scalar: { value: 64 } },
-    ],
-    command: { shell: true, value: command },
-  };
 }
 
 async function start(workDir: string, identity: Identity): Promise<RunningAgent> {
@@ -61,29 +47,9 @@ async function start(workDir: string, identity: Identity): Promise<RunningAgent>
   await eventually(
     'the agent subscribed',
     () => (agent.snapshot().connected ? true : undefined),
-    DEADLINE_MS,
+    AGENT_DEADLINE_MS,
   );
   return agent;
-}
-
-const updatesOf = (taskId: string) =>
-  master.statusUpdates().filter((update) => update.status.task_id.value === taskId);
-
-/** Acknowledges the task's updates as they come until one in `states` arrives. */
-async function untilState(taskId: string, states: readonly string[]) {
-  const acknowledged = new Set<string>();
-  return eventually(
-    `${taskId} in ${states.join('/')}`,
-    () => {
-      for (const update of updatesOf(taskId)) {
-        if (acknowledged.has(update.status.uuid)) continue;
-        acknowledged.add(update.status.uuid);
-        master.acknowledge(update);
-      }
-      return updatesOf(taskId).find((update) => states.includes(update.status.state));
-    },
-    DEADLINE_MS,
-  );
 }
 
 test.before(async () => {
@@ -113,7 +79,7 @@ test('a clean stop after a finished linux task leaves no cgroup directory of the
       type: 'LAUNCH',
       launch: { framework_id: { value: 'fw' }, task: commandTask('echo', 'echo hi') },
     });
-    const finished = await untilState('echo', ['TASK_FINISHED', 'TASK_FAILED']);
+    const finished = await untilState(master, 'echo', ['TASK_FINISHED', 'TASK_FAILED']);
     assert.is(finished.status.state, 'TASK_FINISHED');
     const dirs = agentCgroupDirs(layout, identity.keyId);
     assert.ok(
@@ -139,12 +105,12 @@ test('a container running across a stop keeps its cgroups; the restarted agent r
       type: 'LAUNCH',
       launch: { framework_id: { value: 'fw' }, task: commandTask('sleeper', 'sleep 300') },
     });
-    await untilState('sleeper', ['TASK_RUNNING']);
+    await untilState(master, 'sleeper', ['TASK_RUNNING']);
   } finally {
     await first.stop();
   }
   assert.not.ok(
-    updatesOf('sleeper').some((update) => update.status.state !== 'TASK_RUNNING'),
+    updatesOf(master, 'sleeper').some((update) => update.status.state !== 'TASK_RUNNING'),
     'a stopping agent does not report its surviving container ended',
   );
   assert.ok(
@@ -156,13 +122,13 @@ test('a container running across a stop keeps its cgroups; the restarted agent r
     await eventually(
       'the task re-attached',
       () => (second.snapshot().tasks.some((task) => task.taskId === 'sleeper') ? true : undefined),
-      DEADLINE_MS,
+      AGENT_DEADLINE_MS,
     );
     master.send({
       type: 'KILL',
       kill: { framework_id: { value: 'fw' }, task_id: { value: 'sleeper' }, grace_period_ms: 0 },
     });
-    const killed = await untilState('sleeper', ['TASK_KILLED', 'TASK_FAILED', 'TASK_LOST']);
+    const killed = await untilState(master, 'sleeper', ['TASK_KILLED', 'TASK_FAILED', 'TASK_LOST']);
     assert.is(killed.status.state, 'TASK_KILLED');
   } finally {
     await second.stop();
