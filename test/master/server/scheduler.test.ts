@@ -108,14 +108,14 @@ async function everyCallAndEvent(encoding: 'cbor' | 'json') {
     // ACCEPT with LAUNCH: a wasm task and a command task reach the agent with their TaskInfo.
     const wasmTask = taskInfo('task-wasm', agentId, 'wasm');
     const commandTask = taskInfo('task-cmd', agentId, 'command');
-    const afterAccept = framework.events.length;
     const accepted = await framework.call({
       type: 'ACCEPT',
       framework_id,
       accept: {
         offer_ids: [offer.id],
         operations: [{ type: 'LAUNCH', launch: { task_infos: [wasmTask, commandTask] } }],
-        filters: { refuse_seconds: 0.05 },
+        // What is left stays refused until the task below ends and frees more.
+        filters: { refuse_seconds: 3600 },
       },
     });
     assert.is(accepted.status, 202);
@@ -213,7 +213,8 @@ async function everyCallAndEvent(encoding: 'cbor' | 'json') {
     assert.is(Buffer.from(forwarded.data).toString(), 'hello executor');
 
     // DECLINE an offer, REVIVE to get offers again, SUPPRESS, SHUTDOWN (no executors: no-op).
-    const again = await framework.next('OFFERS', afterAccept, 'an offer of what is left');
+    // The finished task freed resources: everything free is offered again.
+    const again = await framework.next('OFFERS', before, 'an offer of what is free');
     const declined = await framework.call({
       type: 'DECLINE',
       framework_id,
@@ -245,7 +246,7 @@ async function everyCallAndEvent(encoding: 'cbor' | 'json') {
     const beforeFailure = framework.events.length;
     await context.driver.submit({ kind: 'markAgentGone', agentId });
     const rescind = await framework.next('RESCIND', beforeFailure);
-    assert.equal(rescind.rescind, { offer_id: { value: outstanding[0] } });
+    assert.equal(rescind.rescind, { offer_id: { value: outstanding[0]! } });
     const failure = await framework.next('FAILURE', beforeFailure);
     assert.equal(failure.failure, { agent_id: { value: agentId } });
 
