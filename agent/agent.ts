@@ -7,6 +7,7 @@ import { systemClock, type Cancel, type Clock } from '../lib/clock.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { Signer } from '../protocol/envelope/seal.js';
 import type { Identity } from '../protocol/keys/identity.js';
+import { TrustReloader } from '../protocol/keys/trust-reload.js';
 import type { TrustStore } from '../protocol/keys/trust.js';
 import type { Attribute } from '../protocol/messages/common.js';
 import type {
@@ -18,7 +19,12 @@ import type {
 import type { AgentInfo, Task, TaskInfo, TaskStatus } from '../protocol/messages/task.js';
 import { fieldLimits } from '../protocol/limits.js';
 import { Executor } from '../wasi-executor/executor.js';
-import { readAgentId, loadOrCreateKey, writeAgentId } from './checkpoint/identity.js';
+import {
+  readAgentId,
+  loadOrCreateKey,
+  selectMasterKeys,
+  writeAgentId,
+} from './checkpoint/identity.js';
 import { TaskCheckpoints, type TaskRecord } from './checkpoint/tasks.js';
 import { ComponentCache, type ComponentLease } from './components/cache.js';
 import { AgentChannel } from './connection/channel.js';
@@ -43,6 +49,11 @@ export interface AgentOptions {
   readonly workDir: string;
   /** Master keys (role `master`): events signed by anything else are refused. */
   readonly trust: TrustStore;
+  /**
+   * The trust directory `trust` was read from: when given, `trust` is reloaded from it on
+   * SIGHUP and when a file in it changes (master keys only; a bad directory keeps the old keys).
+   */
+  readonly trustDir?: string;
   /** The agent's key; else read from `keyFile`, else `<workDir>/agent.key` (made on first start). */
   readonly identity?: Identity;
   readonly keyFile?: string;
@@ -104,6 +115,7 @@ async function readVersion(): Promise<string> {
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const agent = await Agent.create(options);
   await agent.recover();
+  await agent.watchTrust();
   agent.connect();
   agent.watchDisks();
   return agent;
@@ -123,6 +135,7 @@ export class Agent implements RunningAgent {
   private session: AgentSession | undefined;
   private heartbeat: Cancel | undefined;
   private diskCheck: Cancel | undefined;
+  private trustReloader: TrustReloader | undefined;
   private stopping = false;
   private currentAgentId: string | undefined;
 
@@ -352,6 +365,7 @@ export class Agent implements RunningAgent {
     this.stopping = true;
     this.heartbeat?.();
     this.diskCheck?.();
+    await this.trustReloader?.close();
     await this.session?.stop();
     this.updates.disconnected();
     for (const running of this.running.values()) {
@@ -683,6 +697,19 @@ export class Agent implements RunningAgent {
       reason: fields.reason,
       exitCode: fields.exit_code,
     });
+  }
+
+  /** Keeps the master keys in step with the trust directory, when the options name it. */
+  async watchTrust(): Promise<void> {
+    const dir = this.options.trustDir;
+    if (dir === undefined || this.trustReloader) return;
+    this.trustReloader = new TrustReloader({
+      dir,
+      store: this.options.trust,
+      select: (loaded) => selectMasterKeys(loaded, dir),
+      logger: this.logger.child('trust'),
+    });
+    await this.trustReloader.reload();
   }
 
   /**

@@ -2,6 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { WasmosError } from '../../lib/errors.js';
+import { err, ok, type Result } from '../../lib/result.js';
 import { loadPrivateKey, loadTrustStore } from '../../protocol/keys/files.js';
 import { generateIdentity, type Identity } from '../../protocol/keys/identity.js';
 import { TrustStore } from '../../protocol/keys/trust.js';
@@ -50,8 +51,13 @@ export async function writeAgentId(workDir: string, agentId: string): Promise<vo
 export async function readMasterKeys(dir: string): Promise<TrustStore> {
   const loaded = await loadTrustStore(dir);
   if (!loaded.ok) throw new WasmosError(loaded.error.code, loaded.error.message);
-  const masters = new TrustStore(loaded.value.list().filter((key) => key.role === 'master'));
-  if (masters.size === 0)
-    throw new WasmosError('NO_MASTER_KEY', `no key with role master in ${dir}`);
-  return masters;
+  const masters = selectMasterKeys(loaded.value, dir);
+  if (!masters.ok) throw new WasmosError('NO_MASTER_KEY', masters.error);
+  return masters.value;
+}
+
+/** The `master` keys of a loaded trust directory; none at all is refused. */
+export function selectMasterKeys(loaded: TrustStore, dir: string): Result<TrustStore, string> {
+  const masters = new TrustStore(loaded.list().filter((key) => key.role === 'master'));
+  return masters.size > 0 ? ok(masters) : err(`no key with role master in ${dir}`);
 }

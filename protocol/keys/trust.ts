@@ -16,7 +16,7 @@ export interface TrustedKey {
  * in memory (tests, dev mode); the master adds agent keys at run time when it admits them.
  */
 export class TrustStore {
-  private readonly keys = new Map<string, TrustedKey>();
+  private keys = new Map<string, TrustedKey>();
 
   constructor(entries: Iterable<Omit<TrustedKey, 'keyId'>> = []) {
     for (const entry of entries) this.add(entry);
@@ -34,6 +34,14 @@ export class TrustStore {
     };
     this.keys.set(trusted.keyId, trusted);
     return trusted;
+  }
+
+  /**
+   * Takes every key of `next` in place of its own, in one assignment: whoever holds this store
+   * sees either all the old keys or all the new ones, never a mix (see trust-reload.ts).
+   */
+  replaceWith(next: TrustStore): void {
+    this.keys = new Map(next.keys);
   }
 
   get(keyId: string): TrustedKey | undefined {
