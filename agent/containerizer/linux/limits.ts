@@ -34,6 +34,8 @@ export const killSettleTimeoutMs = 10_000;
 /** rmdir of a cgroup whose last process is still exiting fails with EBUSY for a moment. */
 export const rmdirAttemptsMax = 50;
 export const rmdirRetryMs = 20;
+/** Retries of removing a run directory that something was still writing into (ENOTEMPTY). */
+export const rmRetriesMax = 10;
 /** A container id becomes a directory and a cgroup name. */
 export const containerIdLengthMax = 128;
 

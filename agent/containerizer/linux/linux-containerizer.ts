@@ -35,6 +35,8 @@ import {
   launchTimeoutMsDefault,
   pidsMaxDefault,
   pollIntervalMsDefault,
+  rmdirRetryMs,
+  rmRetriesMax,
 } from './limits.js';
 import { buildLaunchCommand, type NetworkMode } from './namespaces/launch.js';
 import { isAlive, readProcessIdentity, type ProcessIdentity } from './process-identity.js';
@@ -354,9 +356,17 @@ export class LinuxContainerizer implements Containerizer {
 
   /** After a failed launch: nothing of it may stay, not even its run directory. */
   private async discard(state: CheckpointState): Promise<void> {
-    if (await isAlive(state.supervisor)) killQuietly(state.supervisor.pid);
+    await this.killAndReap(state.supervisor);
     await this.backend.destroy(state.cgroup).catch(() => undefined);
-    await rm(state.runDir, { recursive: true, force: true });
+    await rm(state.runDir, { recursive: true, force: true, maxRetries: rmRetriesMax });
+  }
+
+  /** SIGKILLs a supervisor and waits (bounded) until it is gone, so it writes nothing more. */
+  private async killAndReap(supervisor: ProcessIdentity): Promise<void> {
+    if (!(await isAlive(supervisor))) return;
+    killQuietly(supervisor.pid);
+    const deadline = Date.now() + killSettleTimeoutMs;
+    while ((await isAlive(supervisor)) && Date.now() < deadline) await sleep(rmdirRetryMs);
   }
 
   private pollIntervalMs(): number {
@@ -437,14 +447,16 @@ export class LinuxContainerizer implements Containerizer {
     for (const name of names) {
       if (known.has(name) || this.entries.has(name)) continue;
       const runDir = join(this.options.runDir, name);
-      const spec = await readJsonFile(join(runDir, RUN_FILES.spec), parseSupervisorSpec);
-      if (spec) await this.backend.destroy(spec.cgroup);
+      // The supervisor goes first: once its task dies it would write into the run directory
+      // while it is being removed.
       const supervisor = await readJsonFile(
         join(runDir, RUN_FILES.supervisor),
         parseProcessIdentity,
       );
-      if (supervisor && (await isAlive(supervisor))) killQuietly(supervisor.pid);
-      await rm(runDir, { recursive: true, force: true });
+      if (supervisor) await this.killAndReap(supervisor);
+      const spec = await readJsonFile(join(runDir, RUN_FILES.spec), parseSupervisorSpec);
+      if (spec) await this.backend.destroy(spec.cgroup);
+      await rm(runDir, { recursive: true, force: true, maxRetries: rmRetriesMax });
       this.logger.info('removed orphaned container', { containerId: name });
     }
   }
