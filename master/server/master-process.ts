@@ -22,6 +22,7 @@ import {
   type Identity,
   type TrustStore,
 } from '../../protocol/index.js';
+import { TrustReloader } from '../../protocol/keys/trust-reload.js';
 import { BlobStore } from '../blobs/blob-store.js';
 import { BLOB_LIMITS, type BlobLimits } from '../blobs/limits.js';
 import type { CoreLimits, CoreTimings } from '../core/limits.js';
@@ -52,6 +53,8 @@ export interface MasterProcessOptions {
   /** 0 binds an ephemeral port (the actual one is returned). */
   readonly port?: number;
   readonly host?: string;
+  /** Reload the trust directory on SIGHUP and when it changes (default true). */
+  readonly reloadTrust?: boolean;
   /** Enables the JSON scheduler API with these HTTP Basic credentials (Mesos format). */
   readonly credentialsFile?: string;
   readonly timings?: Partial<CoreTimings>;
@@ -80,6 +83,8 @@ export interface RunningMaster {
 export interface MasterResources {
   readonly identity: Identity;
   readonly trust: TrustStore;
+  /** Keeps `trust` in step with the trust directory (new framework keys need no restart). */
+  readonly trustReloader: TrustReloader | undefined;
   readonly credentials: HttpCredentials | undefined;
   readonly blobs: BlobStore;
   readonly clock: Clock;
@@ -115,13 +120,21 @@ export async function loadMasterResources(options: MasterProcessOptions): Promis
     blobBytesMax: httpLimits.blobBytesMax,
     ...options.blobLimits,
   };
+  const log = options.log ?? createLogger('master');
+  const blobs = await BlobStore.open(join(workDir, 'blobs'), blobLimits);
+  // Last: nothing after it may fail, or its watcher and signal handler would outlive the start.
+  const trustReloader =
+    options.reloadTrust === false
+      ? undefined
+      : new TrustReloader({ dir: options.trustDir, store: trust.value, logger: log });
   return {
     identity: identity.value,
     trust: trust.value,
+    trustReloader,
     credentials,
-    blobs: await BlobStore.open(join(workDir, 'blobs'), blobLimits),
+    blobs,
     clock: options.clock ?? systemClock,
-    log: options.log ?? createLogger('master'),
+    log,
     httpLimits: { ...httpLimits, blobBytesMax: blobLimits.blobBytesMax },
     timings: options.timings ?? {},
     limits: options.limits ?? {},
@@ -209,14 +222,14 @@ export async function startMaster(options: MasterProcessOptions): Promise<Runnin
     term?.stop();
     term = undefined;
   };
-  term = await startLeadingTerm(resources, store, (message) => {
-    resources.log.error('this master stopped leading', { error: message });
-    stopTerm();
-    options.onFatal?.(message);
-  });
   const host = options.host ?? MASTER_DEFAULTS.host;
   let served;
   try {
+    term = await startLeadingTerm(resources, store, (message) => {
+      resources.log.error('this master stopped leading', { error: message });
+      stopTerm();
+      options.onFatal?.(message);
+    });
     served = await serveMaster(
       (request) =>
         term
@@ -230,6 +243,7 @@ export async function startMaster(options: MasterProcessOptions): Promise<Runnin
     );
   } catch (error) {
     stopTerm();
+    await resources.trustReloader?.close();
     await store.close();
     throw error;
   }
@@ -253,6 +267,7 @@ export async function startMaster(options: MasterProcessOptions): Promise<Runnin
           // Event streams and keep-alive connections would hold close() open.
           if ('closeAllConnections' in server) server.closeAllConnections();
         });
+        await resources.trustReloader?.close();
         await store.close();
       })();
       return stopping;

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { SchedulerCall } from '../../../protocol/index.js';
+import { generateIdentity, writeKeyPair, type SchedulerCall } from '../../../protocol/index.js';
 import {
   contextOf,
   DriverAgent,
@@ -186,6 +186,37 @@ test('restart: the registry survives, agents recover, a framework resubscribes w
       again.disconnect();
     } finally {
       await second.stop();
+    }
+  } finally {
+    await removeKeys(keys);
+  }
+});
+
+test('a framework key added to the trust directory is accepted without a restart', async () => {
+  const keys = await makeKeys();
+  try {
+    const master = await startTestMaster(keys);
+    try {
+      const newcomer = generateIdentity();
+      const client = new FrameworkClient(
+        master.url,
+        { encoding: 'cbor', identity: newcomer },
+        keys.masterPublic,
+      );
+      assert.is((await client.subscribe(subscribeCall())).status, 403, 'unknown key at first');
+      const written = await writeKeyPair(keys.trustDir, 'newcomer', 'framework', newcomer);
+      assert.ok(written.ok);
+      // The directory is watched; SIGHUP is the operator's way to force a reload.
+      process.kill(process.pid, 'SIGHUP');
+      const status = await until(async () => {
+        const response = await client.subscribe(subscribeCall());
+        return response.status === 200 ? response.status : undefined;
+      }, 'the new key to be trusted');
+      assert.is(status, 200);
+      await client.next('SUBSCRIBED');
+      client.disconnect();
+    } finally {
+      await master.stop();
     }
   } finally {
     await removeKeys(keys);

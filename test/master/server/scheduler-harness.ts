@@ -32,14 +32,15 @@ import {
 
 export const DEADLINE_MS = 30_000;
 
+/** Polls `probe` (sync or async) until it gives a value; throws after the deadline. */
 export async function until<T>(
-  probe: () => T | undefined | false,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
   deadlineMs = DEADLINE_MS,
 ): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
