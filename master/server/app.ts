@@ -4,6 +4,7 @@
  */
 import { Hono } from 'hono';
 import { blobRoutes } from '../http/blob-routes.js';
+import { AGENT_CHANNEL_PATH, agentRoutes } from './agent-routes.js';
 import type { MasterContext } from './context.js';
 import { schedulerRoutes } from './scheduler-routes.js';
 import { uploadAuthorizer } from './upload-auth.js';
@@ -11,6 +12,7 @@ import { uploadAuthorizer } from './upload-auth.js';
 export function createMasterApp(ctx: MasterContext): Hono {
   const app = new Hono();
   app.route('/api/v1/scheduler', schedulerRoutes(ctx));
+  app.route(AGENT_CHANNEL_PATH, agentRoutes(ctx));
   app.route(
     '/api/v1/blobs',
     blobRoutes({
