@@ -3,9 +3,10 @@
  * both encodings (signed CBOR and Mesos v1 JSON), driven by a framework client reading RecordIO
  * and an agent registered through the driver.
  */
+import { connect } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { SchedulerCall, TaskInfo } from '../../../protocol/index.js';
+import { RecordIoDecoder, type SchedulerCall, type TaskInfo } from '../../../protocol/index.js';
 import type { RunningMaster } from '../../../master/server/master-process.js';
 import {
   basic,
@@ -307,6 +308,61 @@ test('Accept: application/recordio gets RecordIO with the message type named', (
     assert.is(response.headers.get('content-type'), 'application/recordio');
     assert.is(response.headers.get('message-content-type'), 'application/cbor');
     await response.body?.cancel();
+  }));
+
+/** Reads an HTTP/1.1 chunked response off a raw socket, chunk by chunk as framed on the wire. */
+async function rawChunks(url: string, body: string, chunksWanted: number): Promise<Uint8Array[]> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.write(
+    `POST /api/v1/scheduler HTTP/1.1\r\nHost: ${hostname}\r\n` +
+      `Content-Type: application/json\r\n` +
+      `Authorization: ${basic(CREDENTIALS.principal, CREDENTIALS.secret)}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  let buffered = Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let headersDone = false;
+  const parse = (): void => {
+    if (!headersDone) {
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      assert.match(buffered.subarray(0, end).toString(), /transfer-encoding: chunked/i);
+      buffered = buffered.subarray(end + 4);
+      headersDone = true;
+    }
+    for (;;) {
+      const lineEnd = buffered.indexOf('\r\n');
+      if (lineEnd < 0) return;
+      const size = parseInt(buffered.subarray(0, lineEnd).toString(), 16);
+      if (buffered.length < lineEnd + 2 + size + 2) return;
+      chunks.push(new Uint8Array(buffered.subarray(lineEnd + 2, lineEnd + 2 + size)));
+      buffered = buffered.subarray(lineEnd + 2 + size + 2);
+    }
+  };
+  socket.on('data', (data: Buffer) => {
+    buffered = Buffer.concat([buffered, data]);
+    parse();
+  });
+  try {
+    await until(() => chunks.length >= chunksWanted, `${chunksWanted} chunks`);
+  } finally {
+    socket.destroy();
+  }
+  return chunks;
+}
+
+test('each event is its own HTTP chunk holding exactly one RecordIO record', () =>
+  withMaster(async (master) => {
+    const chunks = await rawChunks(master.url, JSON.stringify(subscribeCall()), 3);
+    const types = chunks.map((chunk) => {
+      const decoder = new RecordIoDecoder();
+      const records = decoder.push(chunk);
+      assert.ok(records.ok && records.value.length === 1, 'one whole record per chunk');
+      assert.ok(decoder.end().ok, 'nothing left over');
+      return (JSON.parse(new TextDecoder().decode(records.value[0])) as { type: string }).type;
+    });
+    assert.equal(types, ['SUBSCRIBED', 'HEARTBEAT', 'HEARTBEAT']);
   }));
 
 test('a closed stream disconnects the framework; resubscribing with its id fails over', () =>
