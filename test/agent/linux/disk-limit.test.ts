@@ -74,8 +74,12 @@ test('a linux task writing past its disk is killed and reported REASON_CONTAINER
     type: 'LAUNCH',
     launch: {
       framework_id: { value: 'fw' },
-      // 32 MiB of real blocks against 8 MiB, then it would run for five minutes.
-      task: commandTask('writer', 'head -c 33554432 /dev/zero > big && sleep 300', { disk: 8 }),
+      // 24 MiB of real blocks against 8 MiB, then it would run for five minutes. Memory has
+      // room for the page cache the writes are charged with.
+      task: commandTask('writer', 'head -c 25165824 /dev/zero > big && sleep 300', {
+        disk: 8,
+        mem: 256,
+      }),
     },
   });
   const ended = await untilState(master, 'writer', TERMINAL);
