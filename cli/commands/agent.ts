@@ -80,6 +80,8 @@ export function register(program: Command): void {
         masterUrl: flags.master ?? process.env['WASMOS_MASTER'] ?? 'http://127.0.0.1:5050',
         workDir: resolve(flags.workDir),
         trust: await readMasterKeys(flags.trust),
+        // Reloaded on change and on SIGHUP, so a rotated master key needs no agent restart.
+        trustDir: resolve(flags.trust),
         logger,
         hostPathsAllowed: flags.allowHostPath.map((path) => resolve(path)),
         ...(flags.key ? { keyFile: resolve(flags.key) } : {}),
