@@ -173,13 +173,14 @@ export function reregisterAgent(
   setStatus(agent, 'active', nowMs);
   agent.lastSeenMs = nowMs;
   agent.reregisterDeadlineMs = undefined;
-  reconcileAgentTasks(core, agent, spec.resources, reported, unacknowledged, wasOut, nowMs);
-  core.allocation.due = true;
+  // First on the agent's new stream: an agent reads anything before it as a broken handshake.
   core.out.toAgent(agent.id, {
     type: 'reregistered',
     agentId: agent.id,
     heartbeatIntervalMs: core.config.timings.agentHeartbeatIntervalMs,
   });
+  reconcileAgentTasks(core, agent, spec.resources, reported, unacknowledged, wasOut, nowMs);
+  core.allocation.due = true;
   return ok(undefined);
 }
 

@@ -160,6 +160,33 @@ test('after a master restart a task that ended meanwhile reaches the framework a
   assert.is(h.core.view().frameworks.get(frameworkId)!.tasks.size, 0, 'completed');
 });
 
+test('reregistered is the first message of its batch, before the consequences of the report', () => {
+  const { h, agentId } = setupRunning();
+  const batches = h.batches.length;
+  assert.ok(
+    h.step({
+      kind: 'reregisterAgent',
+      keyId: 'key-h1',
+      agentId,
+      agent: spec,
+      tasks: [
+        {
+          frameworkId: 'ghost',
+          taskId: 'orphan',
+          name: 'orphan',
+          state: 'TASK_RUNNING',
+          resources: Resources.of({ cpus: 1 }),
+          runtime: 'wasm',
+        },
+      ],
+    }).ok,
+  );
+  const types = h.batches
+    .slice(batches)
+    .flatMap((batch) => batch.toAgents.map((delivery) => delivery.message.type));
+  assert.equal(types.slice(0, 2), ['reregistered', 'shutdownFramework']);
+});
+
 test('unacknowledged updates in states an agent never reports are refused', () => {
   const { h, agentId, frameworkId } = setupRunning();
   const refused = h.step({

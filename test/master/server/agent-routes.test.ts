@@ -249,6 +249,59 @@ test('a closed stream disconnects the agent; REREGISTER brings it back on a new 
     assert.is((await a.call(heartbeat(agentId))).status, 202);
   }));
 
+test('what the core sends with REREGISTERED follows it on the new stream, in order', () =>
+  withMaster(async ({ agent, registered }) => {
+    const a = agent(0);
+    const agentId = await registered(a);
+    a.disconnect();
+    a.events.length = 0;
+    // A task of a framework this master does not know: its framework must be shut down.
+    const response = await a.subscribe({
+      type: 'REREGISTER',
+      reregister: {
+        agent_id: { value: agentId },
+        agent_info: agentInfo,
+        tasks: [
+          {
+            name: 'orphan',
+            task_id: { value: 'orphan' },
+            framework_id: { value: 'ghost-framework' },
+            agent_id: { value: agentId },
+            state: 'TASK_RUNNING',
+            resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }],
+          },
+        ],
+      },
+    });
+    assert.is(response.status, 200);
+    await until(() => a.events.length >= 2, 'two events');
+    assert.is(a.events[0]!.type, 'REREGISTERED');
+    assert.equal(a.events[1], {
+      type: 'SHUTDOWN_FRAMEWORK',
+      shutdown_framework: { framework_id: { value: 'ghost-framework' } },
+    });
+  }));
+
+test('UNREGISTER makes the agent gone; UPDATE_AGENT is refused as unsupported', () =>
+  withMaster(async ({ agent, registered, ctx }) => {
+    const a = agent(0);
+    const agentId = await registered(a);
+    const update = await a.call({
+      type: 'UPDATE_AGENT',
+      update_agent: { agent_id: { value: agentId }, agent_info: agentInfo },
+    });
+    assert.is(update.status, 400);
+    const unregister = await a.call({
+      type: 'UNREGISTER',
+      unregister: { agent_id: { value: agentId } },
+    });
+    assert.is(unregister.status, 202);
+    assert.is(ctx.driver.view().agents.get(agentId)?.status, 'gone');
+    const late = await a.post(a.seal(heartbeat(agentId)), a.streamId);
+    assert.is(late.status, 403);
+    assert.is(await errorCode(late), 'AGENT_GONE');
+  }));
+
 test('a second REGISTER stream of the same agent replaces the first', () =>
   withMaster(async ({ agent, registered, ctx }) => {
     const a = agent(0);
