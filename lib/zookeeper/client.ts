@@ -90,6 +90,22 @@ type RawOp =
   | { type: number; path: string; version: number };
 const OP_CODE = { create: 1, remove: 2, set: 5, check: 13 } as const;
 
+// The library's connection manager, for the reconnect watchdog (see ZkSession.watchReconnect).
+interface RawConnectionManager {
+  socket?: { destroy(): void };
+  pendingBuffer?: Buffer | null;
+}
+
+/**
+ * How long a reconnect may sit on one TCP connection without the session coming back. The
+ * library clears its connect timer once TCP connects and has no timer for the handshake, so a
+ * connection a restarting server accepted but never answered would hang it forever (seen after
+ * a kill -9 and restart of a server: most clients never reconnected nor expired).
+ */
+export function reconnectHandshakeMs(sessionTimeoutMs: number): number {
+  return Math.max(500, Math.floor(sessionTimeoutMs / 3));
+}
+
 /**
  * One ZooKeeper session: a thin promise adapter over node-zookeeper-client. Every request has a
  * deadline; errors are `ZkError`s with a stable reason. Once expired or closed, the session is
@@ -100,6 +116,7 @@ export class ZkSession {
   /** Fails in-flight requests at once when the session dies: the library would leave them hanging. */
   private readonly inFlight = new Set<(error: ZkError) => void>();
   private dead = false;
+  private reconnectWatchdog: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly client: zookeeper.Client,
@@ -241,6 +258,7 @@ export class ZkSession {
 
   /** Ends the session: its ephemeral znodes go at once. Never throws. */
   async close(): Promise<void> {
+    this.stopReconnectWatch();
     if (this.dead) return;
     this.dead = true;
     await new Promise<void>((resolve) => {
@@ -277,6 +295,8 @@ export class ZkSession {
   private onState(state: zookeeper.State): void {
     const mapped = mapState(state);
     if (mapped === undefined) return;
+    if (mapped === 'disconnected' && !this.dead) this.watchReconnect();
+    else this.stopReconnectWatch();
     if (mapped === 'expired' || mapped === 'auth_failed') {
       this.dead = true;
       const reason = mapped === 'expired' ? 'session_expired' : 'auth_failed';
@@ -288,6 +308,38 @@ export class ZkSession {
       session: this.sessionId,
     });
     for (const listener of [...this.stateListeners]) listener(mapped);
+  }
+
+  /**
+   * While disconnected: a TCP connection that outlives `reconnectHandshakeMs` without the
+   * session coming back is destroyed, so the library tries again (a new connection, or the
+   * next server). Also drops a partial frame left over from the dead connection, which the
+   * library would otherwise glue in front of the new connection's first answer.
+   */
+  private watchReconnect(): void {
+    const manager = (this.client as unknown as { connectionManager?: RawConnectionManager })
+      .connectionManager;
+    if (manager) manager.pendingBuffer = null;
+    if (this.reconnectWatchdog || !manager) return;
+    let seen: RawConnectionManager['socket'];
+    this.reconnectWatchdog = setInterval(() => {
+      const socket = manager.socket;
+      if (socket && socket === seen) {
+        this.options.logger?.debug('zookeeper reconnect stalled; trying a new connection', {
+          session: this.sessionId,
+        });
+        socket.destroy();
+        seen = undefined;
+        return;
+      }
+      seen = socket;
+    }, reconnectHandshakeMs(this.options.sessionTimeoutMs));
+    this.reconnectWatchdog.unref();
+  }
+
+  private stopReconnectWatch(): void {
+    clearInterval(this.reconnectWatchdog);
+    this.reconnectWatchdog = undefined;
   }
 
   private request<T>(

@@ -1,5 +1,6 @@
 /** Shared pieces of the HA server tests. */
 import { Leadership, type LeadershipLimits } from '../../../../master/server/leadership.js';
+import { createLogger } from '../../../../lib/log.js';
 import type { ZkCredentials } from '../../../../lib/zookeeper/url.js';
 import { TEST_ELECTION_LIMITS } from '../../election/harness.js';
 import { recorder, type Recorder } from './recorder.js';
@@ -28,6 +29,8 @@ export function master(
     info: { id: name, address: `http://${name}.test:5050`, publicKey: `key-${name}` },
     limits: TEST_LEADERSHIP_LIMITS,
     startLeading: recorded.startLeading,
+    // WASMOS_TEST_LOG=1 shows each master's election and terms when a test needs explaining.
+    ...(process.env['WASMOS_TEST_LOG'] ? { logger: createLogger(`master-${name}`) } : {}),
     ...(credentials ? { credentials } : {}),
   });
   return { name, leadership, recorder: recorded };
