@@ -4,8 +4,12 @@
  */
 import { Hono } from 'hono';
 import { blobRoutes } from '../http/blob-routes.js';
+import { mountUi } from '../ui/routes.js';
 import { AGENT_CHANNEL_PATH, agentRoutes } from './agent-routes.js';
 import type { MasterContext } from './context.js';
+import { jobsRoutes } from './jobs/routes.js';
+import { metricsRoutes } from './metrics.js';
+import { operatorRoutes } from './operator-routes.js';
 import { schedulerRoutes } from './scheduler-routes.js';
 import { uploadAuthorizer } from './upload-auth.js';
 
@@ -21,6 +25,10 @@ export function createMasterApp(ctx: MasterContext): Hono {
       authorizeUpload: uploadAuthorizer(ctx),
     }),
   );
+  app.route('/api/v1/jobs', jobsRoutes(ctx));
+  app.route('/api/v1', operatorRoutes(ctx));
+  app.route('/metrics', metricsRoutes(ctx));
+  mountUi(app, ctx);
   app.get('/health', (c) => c.json({ healthy: ctx.driver.isRunning, master_id: ctx.masterId }));
   app.notFound((c) =>
     c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.path}` } }, 404),

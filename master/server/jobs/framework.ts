@@ -57,7 +57,8 @@ export interface JobsFrameworkOptions {
 
 /**
  * The built-in framework behind POST /api/v1/jobs: an in-process scheduler that talks to the
- * core through the driver like any framework (its own stream id, a sink in the stream table).
+ * core through the driver like any framework (its own stream id, a sink in the stream table),
+ * subscribing when the first job comes (or at start when the registry holds its id or jobs).
  * It places queued jobs on offers (placement.ts), keeps every job durable in the registry
  * (putJob, written before the update is acknowledged), revives while jobs wait, suppresses when
  * none do, and after a master restart picks up its framework id and its jobs from the registry.
@@ -91,7 +92,9 @@ export class JobsFramework {
   static async start(options: JobsFrameworkOptions): Promise<JobsFramework> {
     const framework = new JobsFramework(options);
     framework.recover();
-    await framework.subscribe();
+    // A master whose jobs API was never used shows no jobs framework to anyone.
+    if (framework.frameworkId !== undefined || framework.jobs.size > framework.ended.size)
+      await framework.subscribe();
     framework.scheduleReconcile();
     return framework;
   }
@@ -116,6 +119,7 @@ export class JobsFramework {
     this.setJob(job);
     const written = this.put(job);
     this.wantOffers(true);
+    if (this.streamId === undefined && !this.cancelResubscribe) void this.subscribe();
     const result = await written;
     if (!result.ok) {
       this.forget(job.id);

@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { readBodyLimited } from '../../http/body.js';
 import type { MasterContext } from '../context.js';
-import { JobsFramework, type JobsError } from './framework.js';
+import type { JobsError, JobsFramework } from './framework.js';
+import { jobsFrameworkOf } from './index.js';
 import { DEFAULT_JOBS_LIMITS, type JobsLimits } from './limits.js';
 import { parseJobRequest } from './spec.js';
 
@@ -27,15 +28,7 @@ export interface JobsRoutesOptions {
  */
 export function jobsRoutes(ctx: MasterContext, options: JobsRoutesOptions = {}): Hono {
   const limits = { ...DEFAULT_JOBS_LIMITS, ...options.limits };
-  const jobs =
-    options.jobs ??
-    JobsFramework.start({
-      driver: ctx.driver,
-      streams: ctx.streams,
-      clock: ctx.clock,
-      log: ctx.log.child('jobs'),
-      limits,
-    });
+  const jobs = options.jobs ?? jobsFrameworkOf(ctx, limits);
   const routes = new Hono();
 
   routes.post('/', async (c) => {
