@@ -85,8 +85,27 @@ export class CliProcess {
   }
 }
 
-/** `wasmos master` on the given port (0: any); resolves once it listens, with its URL. */
+/**
+ * `wasmos master` on the given port (0: any); resolves once it listens, with its URL. A restart
+ * on the same port is tried a few times: the port may still be held for a moment.
+ */
 export async function startMasterProcess(
+  keys: ClusterKeys,
+  workDir: string,
+  port = 0,
+): Promise<{ process: CliProcess; url: string; port: number }> {
+  const attempts = port === 0 ? 1 : 5;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startMasterOnce(keys, workDir, port);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+async function startMasterOnce(
   keys: ClusterKeys,
   workDir: string,
   port = 0,
@@ -104,10 +123,16 @@ export async function startMasterProcess(
     '--allocation-interval',
     '100ms',
   ]);
-  const listening = await master.waitForLog(
-    (line) => line['message'] === 'master listening',
-    'the master to listen',
-  );
+  let listening: LogLine;
+  try {
+    listening = await master.waitForLog(
+      (line) => line['message'] === 'master listening',
+      'the master to listen',
+    );
+  } catch (error) {
+    await master.kill();
+    throw error;
+  }
   const url = String(listening['url']);
   return { process: master, url, port: Number(new URL(url).port) };
 }
