@@ -62,7 +62,8 @@ export async function makeClusterKeys(agentCount = 2): Promise<ClusterKeys> {
   };
 }
 
-export const DEADLINE_MS = 30_000;
+/** Generous: real processes on a machine shared with other test runs. */
+export const DEADLINE_MS = 60_000;
 
 /** Polls until `probe` gives a value (not undefined/false); fails after a generous deadline. */
 export async function until<T>(
