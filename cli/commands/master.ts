@@ -4,6 +4,7 @@ import { WasmosError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
 import { parseBytes, parseDurationMs } from '../../lib/units.js';
 import type { CoreTimings } from '../../master/core/limits.js';
+import { haFlags, startHaMaster } from '../../master/server/ha-master.js';
 import { MASTER_DEFAULTS, startMaster } from '../../master/server/master-process.js';
 
 interface MasterFlags {
@@ -19,6 +20,10 @@ interface MasterFlags {
   readonly agentReregisterTimeout?: string;
   readonly maxCallBytes?: string;
   readonly maxBlobBytes?: string;
+  readonly zk?: string;
+  readonly zkSessionTimeout?: string;
+  readonly zkCredentials?: string;
+  readonly advertiseUrl?: string;
 }
 
 function durationFlag(name: string, text: string | undefined): number | undefined {
@@ -80,6 +85,10 @@ export function register(program: Command): void {
     )
     .option('--max-call-bytes <size>', 'largest request body of a call (default 4MiB)')
     .option('--max-blob-bytes <size>', 'largest component upload (default 64MiB)')
+    .option('--zk <url>', 'high availability: elect a leader through zk://h1:2181,h2:2181/wasmos')
+    .option('--zk-session-timeout <duration>', 'ZooKeeper session timeout (default 4s)')
+    .option('--zk-credentials <file>', 'ZooKeeper digest credentials "user:password" (mode 0600)')
+    .option('--advertise-url <url>', 'URL other masters redirect to (default: the listen address)')
     .action(async (flags: MasterFlags) => {
       if (!flags.key) {
         throw new WasmosError('BAD_OPTION', '--key FILE is required: the master signs its events');
@@ -105,6 +114,36 @@ export function register(program: Command): void {
       const callBytesMax = bytesFlag('max-call-bytes', flags.maxCallBytes);
       const blobBytesMax = bytesFlag('max-blob-bytes', flags.maxBlobBytes);
       const log = createLogger('master');
+      if (flags.zk !== undefined) {
+        const sessionTimeoutMs = durationFlag('zk-session-timeout', flags.zkSessionTimeout);
+        const ha = await startHaMaster({
+          ...(await haFlags({
+            zk: flags.zk,
+            ...(flags.zkCredentials ? { credentialsFile: resolve(flags.zkCredentials) } : {}),
+            ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+          })),
+          ...(flags.advertiseUrl ? { advertiseUrl: flags.advertiseUrl } : {}),
+          workDir: resolve(flags.workDir),
+          keyFile: resolve(flags.key),
+          trustDir: resolve(flags.trust),
+          port: portFlag(flags.port),
+          host: flags.host,
+          ...(flags.httpCredentials ? { credentialsFile: resolve(flags.httpCredentials) } : {}),
+          timings,
+          httpLimits: {
+            ...(callBytesMax === undefined ? {} : { callBytesMax }),
+            ...(blobBytesMax === undefined ? {} : { blobBytesMax }),
+          },
+          log,
+        });
+        log.info('master listening', { url: ha.url, id: ha.id, keyId: ha.keyId, ha: true });
+        await new Promise<void>((done) => {
+          const stop = (): void => void ha.stop().then(done);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        return;
+      }
       let fatal: (message: string) => void = () => undefined;
       const master = await startMaster({
         workDir: resolve(flags.workDir),
