@@ -35,6 +35,8 @@ export interface KernelRun {
   readonly fuelRemaining: bigint | undefined;
   readonly outOfFuel: boolean;
   readonly durationMs: number;
+  /** CPU time of the process during the run (the guest runs on this thread; no waiting for a core). */
+  readonly cpuMs: number;
 }
 
 export interface KernelLimits {
@@ -153,6 +155,7 @@ export function runKernel(
   exported.memory = instance.exports['memory'] as WebAssembly.Memory;
   const start = instance.exports['_start'] as () => void;
   const startedMs = performance.now();
+  const startedCpu = process.cpuUsage();
   let exitCode = 0;
   try {
     start();
@@ -162,7 +165,9 @@ export function runKernel(
     else exitCode = -1;
   }
   const durationMs = performance.now() - startedMs;
+  const cpu = process.cpuUsage(startedCpu);
   return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
     exitCode,
     stdout: new TextDecoder().decode(new Uint8Array(output)),
     fuelRemaining: fuelRemaining?.(),

@@ -1,12 +1,17 @@
 /**
  * Fuel benchmark: for each CPU-bound kernel (components/built/kernels), runs
  * the plain and the instrumented module interleaved in this one process
- * (same V8), takes the median of the repetitions, and compares with the
- * same C compiled natively with clang -O2 (built here into a temp dir).
- * Then times the instrumenter on a ~10 MB module.
+ * (same V8), and compares with the same C compiled natively with clang -O2
+ * (gcc -O2 when clang is missing; built here into a temp dir). Then times
+ * the instrumenter on a ~10 MB module.
+ *
+ * Times are CPU time by default (the process's for wasm, the child's for
+ * native), best of the repetitions: on a shared machine, wall time mostly
+ * measures waiting for a core; `--clock wall` takes medians of wall time.
  *
  *   node [--no-liftoff] dist/bench/executor/fuel.js [--repeats 5] [--strategy auto]
  *        [--kernels sieve,fib,matmul,hash] [--large-module FILE.wasm] [--no-native]
+ *        [--clock cpu|wall]
  *
  * V8 compiles wasm lazily with its baseline compiler (Liftoff) and tiers up
  * per function on a later call, so a long-running loop can stay in baseline
@@ -15,7 +20,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { instrumentModule, type FuelStrategy } from '../../wasi-executor/instrument/index.js';
@@ -35,8 +40,13 @@ const { values: flags } = parseArgs({
     kernels: { type: 'string', default: 'sieve,fib,matmul,hash' },
     'large-module': { type: 'string' },
     'no-native': { type: 'boolean', default: false },
+    clock: { type: 'string', default: 'cpu' },
   },
 });
+const cpuClock = flags.clock !== 'wall';
+/** CPU time: the least disturbed run is the best estimate; wall time: the median. */
+const summarize = (values: readonly number[]): number =>
+  cpuClock ? Math.min(...values) : median(values);
 const repeats = Math.max(1, Number(flags.repeats));
 const strategy = flags.strategy as FuelStrategy;
 
@@ -50,22 +60,36 @@ const geomean = (values: readonly number[]): number =>
 
 function buildNative(names: readonly string[]): string | undefined {
   if (flags['no-native']) return undefined;
-  const clang = spawnSync('clang', ['--version']);
-  if (clang.status !== 0) {
-    console.log('clang not found: skipping the native comparison');
+  const compiler = ['clang', 'gcc'].find((name) => spawnSync(name, ['--version']).status === 0);
+  if (compiler === undefined) {
+    console.log('neither clang nor gcc found: skipping the native comparison');
     return undefined;
   }
+  console.log(`native kernels: ${compiler} -O2`);
   const dir = mkdtempSync(join(tmpdir(), 'wasmos-kernels-'));
   for (const name of names) {
-    execFileSync('clang', ['-O2', '-o', join(dir, name), join(sourceDir, `${name}.c`)]);
+    execFileSync(compiler, ['-O2', '-o', join(dir, name), join(sourceDir, `${name}.c`)]);
   }
   return dir;
 }
 
+/** Wall time of the native run, or its CPU time (user + system, from the shell's `times`). */
 function timeNative(binary: string): number {
-  const startedNs = process.hrtime.bigint();
-  execFileSync(binary, [], { stdio: 'ignore' });
-  return Number(process.hrtime.bigint() - startedNs) / 1e6;
+  if (!cpuClock) {
+    const startedNs = process.hrtime.bigint();
+    execFileSync(binary, [], { stdio: 'ignore' });
+    return Number(process.hrtime.bigint() - startedNs) / 1e6;
+  }
+  const report = execFileSync('bash', ['-c', `"$0" > /dev/null; times`, binary], {
+    encoding: 'utf8',
+  });
+  // The second line of `times` is the children's user and system time, e.g. "0m0.930s 0m0.002s".
+  const children = report.trim().split('\n')[1] ?? '';
+  const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map(
+    (match) => Number(match[1]) * 60 + Number(match[2]),
+  );
+  if (seconds.length !== 2) throw new Error(`cannot read the native CPU time from: ${report}`);
+  return (seconds[0]! + seconds[1]!) * 1000;
 }
 
 interface KernelFigures {
@@ -103,22 +127,24 @@ function benchKernel(name: string, nativeDir: string | undefined): KernelFigures
       throw new Error(`${name}: outputs differ: ${p.stdout} vs ${m.stdout}`);
     if (nativeDir !== undefined) nativeMs.push(timeNative(join(nativeDir, name)));
     if (repetition === 0) continue;
-    plainMs.push(p.durationMs);
-    meteredMs.push(m.durationMs);
+    plainMs.push(cpuClock ? p.cpuMs : p.durationMs);
+    meteredMs.push(cpuClock ? m.cpuMs : m.durationMs);
     last = m;
   }
   return {
     name,
-    plainMs: median(plainMs),
-    meteredMs: median(meteredMs),
-    nativeMs: nativeDir === undefined ? undefined : median(nativeMs.slice(1)),
+    plainMs: summarize(plainMs),
+    meteredMs: summarize(meteredMs),
+    nativeMs: nativeDir === undefined ? undefined : summarize(nativeMs.slice(1)),
     fuel: FUEL_BUDGET - last!.fuelRemaining!,
   };
 }
 
 function printKernels(figures: readonly KernelFigures[]): void {
   console.log(
-    `\nkernels: median of ${repeats} runs after a warm-up; strategy ${strategy}; flags ${process.execArgv.join(' ') || '(none)'}`,
+    `\nkernels: ${cpuClock ? 'CPU time, best' : 'wall time, median'} of ${repeats} runs after a warm-up; strategy ${strategy}; flags ${process.execArgv.join(' ') || '(none)'}; load average ${loadavg()
+      .map((load) => load.toFixed(1))
+      .join(' ')}`,
   );
   console.log(
     'kernel   native ms  wasm ms  fuel ms  fuel/wasm  wasm/native  fuel/native  fuel (units)',

@@ -13,8 +13,8 @@
  */
 import { assert } from '../../lib/assert.js';
 import { ADDED_FUNCTION_IMPORTS } from './abi.js';
-import { PADDED_U32_BYTES, type Reader, type Writer } from './bytes.js';
-import { readBlockType, readValueType } from './types.js';
+import { PADDED_U32_BYTES, Writer, type Reader } from './bytes.js';
+import { isValueTypeByte, readBlockType, readValueType } from './types.js';
 
 /**
  * Where a function keeps the fuel counter:
@@ -70,14 +70,26 @@ const enum Frame {
 
 const enum Insert {
   Charge,
+  /** A loop header's charge and check; after a refill the check branches back to the header. */
   Check,
+  /** The same for a loop with parameters (a branch back would need them): reload instead. */
+  CheckReload,
   Save,
   Load,
   /** Rewrite the index immediate of the instruction at `at` (ending at `end`) to `value`. */
   Remap,
   /** Pass the result of the memory.grow just before through memory_grow_result. */
   GrowResult,
+  /** Rewrite the label immediate at `at` (ending at `end`) to `value`. */
+  RemapLabel,
+  /** Before a wrapped loop (`at`, its block type ending at `end`): open the wrapper. */
+  LoopOpen,
+  /** After a wrapped loop's `end`: the refill path and the wrapper's end (`value`: header region). */
+  LoopClose,
 }
+
+/** Labels a wrapped loop adds around itself: block $exit, loop $again, block $refill. */
+const LOOP_WRAP_LABELS = 3;
 
 /** Edits to the input body in increasing position order, in growable typed arrays. */
 class EditList {
@@ -121,6 +133,12 @@ const enum Mode {
   Global,
 }
 
+const enum AfterRefill {
+  Continue,
+  Reload,
+  CallAgain,
+}
+
 const OP_IF = 0x04;
 const OP_END = 0x0b;
 const OP_BLOCK = 0x02;
@@ -133,6 +151,11 @@ const OP_GLOBAL_SET = 0x24;
 const OP_I64_CONST = 0x42;
 const OP_I64_LT_S = 0x53;
 const OP_I64_SUB = 0x7d;
+const OP_I64_ADD = 0x7c;
+const OP_BR = 0x0c;
+const OP_BR_IF = 0x0d;
+const OP_LOOP = 0x03;
+const OP_RETURN = 0x0f;
 const BLOCK_EMPTY = 0x40;
 const TYPE_I64 = 0x7e;
 
@@ -151,6 +174,16 @@ export class BodyRewriter {
     globalModeFunctions: 0,
   };
   private readonly edits = new EditList();
+  /**
+   * The payload of a `metadata.code.branch_hint` section (after its function
+   * count): every exhaustion check is hinted "unlikely", so the engine lays
+   * the refill path out of line and keeps the counter in a register.
+   */
+  private readonly hints = new Writer(1024);
+  private hintedFunctions = 0;
+  private readonly hintOffsets: number[] = [];
+  /** Where the current body starts in the output (the locals), for hint offsets. */
+  private bodyStart = 0;
   private readonly costs: number[] = [];
   private readonly frames: Frame[] = [];
   private reader!: Reader;
@@ -163,6 +196,13 @@ export class BodyRewriter {
   private localCount = 0;
   private hasCalls = false;
   private hasLoops = false;
+  /** For each open frame, how many wrapped loops are open up to it (label remapping). */
+  private readonly wrapCounts: number[] = [];
+  /** For each open loop, the region its header charges (the refill gives it back). */
+  private readonly loopHeaderRegions: number[] = [];
+  /** This function's index in the output (the prologue's refill calls it again). */
+  private selfIndex = 0;
+  private paramCount = 0;
 
   constructor(
     private readonly space: IndexSpace,
@@ -178,6 +218,8 @@ export class BodyRewriter {
     const entryCount = reader.count(2);
     const entriesStart = reader.pos;
     this.localCount = shape.paramCount;
+    this.paramCount = shape.paramCount;
+    this.selfIndex = this.space.importedFuncCount + ADDED_FUNCTION_IMPORTS + this.stats.functions;
     for (let entry = 0; entry < entryCount; entry++) {
       this.localCount += reader.u32();
       readValueType(reader);
@@ -192,10 +234,34 @@ export class BodyRewriter {
     const mode = this.chooseMode();
     this.body = out;
     const sizeAt = out.reservePaddedU32();
+    this.bodyStart = sizeAt + PADDED_U32_BYTES;
+    this.hintOffsets.length = 0;
     this.assemble(mode, shape, entryCount, entriesStart, entriesEnd);
     out.patchPaddedU32(sizeAt, out.length - sizeAt - PADDED_U32_BYTES);
     reader.end = sectionEnd;
+    this.recordHints();
     this.countStats(mode);
+  }
+
+  /** The branch-hint section's payload, or undefined when no function has a check. */
+  branchHintPayload(): Uint8Array | undefined {
+    if (this.hintedFunctions === 0) return undefined;
+    const out = new Writer(this.hints.length + 8);
+    out.u32(this.hintedFunctions);
+    out.append(this.hints.view());
+    return out.view();
+  }
+
+  private recordHints(): void {
+    if (this.hintOffsets.length === 0) return;
+    this.hints.u32(this.selfIndex);
+    this.hints.u32(this.hintOffsets.length);
+    for (const offset of this.hintOffsets) {
+      this.hints.u32(offset);
+      this.hints.u32(1); // the size of the hint
+      this.hints.byte(0); // unlikely
+    }
+    this.hintedFunctions++;
   }
 
   private resetState(): void {
@@ -207,6 +273,21 @@ export class BodyRewriter {
     this.region = 0;
     this.hasCalls = false;
     this.hasLoops = false;
+    this.wrapCounts.length = 0;
+    this.wrapCounts.push(0);
+    this.loopHeaderRegions.length = 0;
+  }
+
+  private pushFrame(frame: Frame, wrapped = false): void {
+    this.frames.push(frame);
+    this.wrapCounts.push(this.wrapCounts[this.wrapCounts.length - 1]! + (wrapped ? 1 : 0));
+  }
+
+  /** Pops the innermost frame; says whether it was a wrapped loop. */
+  private dropFrame(): boolean {
+    this.frames.pop();
+    const count = this.wrapCounts.pop()!;
+    return count > this.wrapCounts[this.wrapCounts.length - 1]!;
   }
 
   private countStats(mode: Mode): void {
@@ -225,7 +306,7 @@ export class BodyRewriter {
   }
 
   /** Starts a region right after the current instruction. */
-  private startRegion(kind: Insert.Charge | Insert.Check): void {
+  private startRegion(kind: Insert.Charge | Insert.Check | Insert.CheckReload): void {
     this.region = this.costs.length;
     this.costs.push(0);
     this.edits.add(this.reader.pos, kind, this.region, 0);
@@ -240,11 +321,16 @@ export class BodyRewriter {
     if (this.region >= 0) this.costs[this.region]! += cost;
   }
 
+  /** Reads a label; one that leaves wrapped loops is remapped past their three added labels. */
   private label(): void {
     const at = this.reader.pos;
     const depth = this.reader.u32();
     if (depth >= this.frames.length)
       this.reader.fail(`branch depth ${depth} out of range`, 'malformed', at);
+    const top = this.wrapCounts.length - 1;
+    const crossed = this.wrapCounts[top]! - this.wrapCounts[top - depth]!;
+    if (crossed > 0)
+      this.edits.add(at, Insert.RemapLabel, depth + LOOP_WRAP_LABELS * crossed, this.reader.pos);
   }
 
   private functionIndex(opStart: number): void {
@@ -281,7 +367,7 @@ export class BodyRewriter {
     const top = this.frames[this.frames.length - 1];
     if (top === undefined || !expected.includes(top))
       this.reader.fail(`${what} without its block`, 'malformed', opStart);
-    this.frames.pop();
+    this.dropFrame();
     return top;
   }
 
@@ -349,35 +435,43 @@ export class BodyRewriter {
         }
         case 0x02: // block
           readBlockType(reader, this.space.typeCount);
-          this.frames.push(Frame.Block);
+          this.pushFrame(Frame.Block);
           break;
         case 0x06: // try (legacy exceptions): entered unconditionally, like block
           readBlockType(reader, this.space.typeCount);
-          this.frames.push(Frame.Try);
+          this.pushFrame(Frame.Try);
           break;
-        case 0x03: // loop
+        case 0x03: {
+          // loop
+          // A loop without parameters is wrapped (see emitExhaustedCheck): its refill path
+          // is outside it, so it keeps no call and V8 may unroll it.
+          const first = reader.bytes[reader.pos]!;
+          const wrapped = first === BLOCK_EMPTY || isValueTypeByte(first);
           readBlockType(reader, this.space.typeCount);
-          this.frames.push(Frame.Loop);
+          if (wrapped) this.edits.add(opStart, Insert.LoopOpen, 0, reader.pos);
+          this.pushFrame(Frame.Loop, wrapped);
           this.hasLoops = true;
           this.stats.loops++;
-          this.startRegion(Insert.Check);
+          this.startRegion(wrapped ? Insert.Check : Insert.CheckReload);
+          this.loopHeaderRegions.push(this.region);
           break;
+        }
         case 0x04: // if
           readBlockType(reader, this.space.typeCount);
           this.charge(1);
-          this.frames.push(Frame.If);
+          this.pushFrame(Frame.If);
           this.startRegion(Insert.Charge);
           break;
         case 0x05: // else
           this.popFrame([Frame.If], 'else', opStart);
-          this.frames.push(Frame.Else);
+          this.pushFrame(Frame.Else);
           this.startRegion(Insert.Charge);
           break;
         case 0x07: // catch tag
         case 0x19: // catch_all
           if (op === 0x07) reader.u32();
           this.popFrame([Frame.Try, Frame.Catch], 'catch', opStart);
-          this.frames.push(Frame.Catch);
+          this.pushFrame(Frame.Catch);
           this.edits.add(reader.pos, Insert.Load, 0, 0);
           this.startRegion(Insert.Charge);
           break;
@@ -389,7 +483,8 @@ export class BodyRewriter {
         case 0x08: // throw
         case 0x09: // rethrow
           this.saveBefore(opStart);
-          reader.u32();
+          if (op === 0x08) reader.u32();
+          else this.label();
           this.charge(1);
           this.region = -1;
           break;
@@ -400,7 +495,12 @@ export class BodyRewriter {
             this.codeEnd = opStart;
             return;
           }
-          this.frames.pop();
+          if (this.frames[this.frames.length - 1] === Frame.Loop) {
+            const headerRegion = this.loopHeaderRegions.pop()!;
+            if (this.dropFrame()) this.edits.add(reader.pos, Insert.LoopClose, headerRegion, 0);
+          } else {
+            this.dropFrame();
+          }
           this.startRegion(Insert.Charge);
           break;
         case 0x0c: // br
@@ -592,6 +692,17 @@ export class BodyRewriter {
         body.byte(code[at]!);
         body.u32(edits.value[index]!);
         from = edits.end[index]!;
+      } else if (kind === Insert.RemapLabel) {
+        body.u32(edits.value[index]!);
+        from = edits.end[index]!;
+      } else if (kind === Insert.LoopOpen) {
+        // block <the loop's type> (loop (block (loop <type> ...: the original loop follows.
+        body.byte(OP_BLOCK);
+        body.copy(code, at + 1, edits.end[index]!);
+        body.byte(OP_LOOP);
+        body.byte(BLOCK_EMPTY);
+        body.byte(OP_BLOCK);
+        body.byte(BLOCK_EMPTY);
       } else {
         this.emitInsert(mode, kind, edits.value[index]!);
       }
@@ -627,8 +738,10 @@ export class BodyRewriter {
       body.u32(fuel);
       body.byte(OP_LOCAL_GET);
       body.u32(this.localCount);
+      this.emitExhaustedCheck(AfterRefill.Continue);
+      return;
     }
-    this.emitExhaustedCheck();
+    this.emitExhaustedCheck(AfterRefill.CallAgain, cost);
   }
 
   private emitInsert(mode: Mode, kind: Insert, region: number): void {
@@ -639,7 +752,8 @@ export class BodyRewriter {
         this.emitCharge(mode, this.costs[region]!);
         return;
       case Insert.Check:
-        this.emitLoopCheck(mode, this.costs[region]!);
+      case Insert.CheckReload:
+        this.emitLoopCheck(mode, this.costs[region]!, kind === Insert.Check);
         return;
       case Insert.Save:
         if (mode === Mode.Global) return;
@@ -659,8 +773,13 @@ export class BodyRewriter {
         body.byte(OP_CALL);
         body.u32(this.space.memoryGrowResultIndex);
         return;
+      case Insert.LoopClose:
+        this.emitLoopClose(mode, this.costs[region]!);
+        return;
       case Insert.Remap:
-        assert(false, 'remaps are applied by assemble');
+      case Insert.RemapLabel:
+      case Insert.LoopOpen:
+        assert(false, 'remaps and loop openings are applied by assemble');
     }
   }
 
@@ -683,7 +802,8 @@ export class BodyRewriter {
     body.u32(index);
   }
 
-  private emitLoopCheck(mode: Mode, cost: number): void {
+  /** A loop header's charge and check; a wrapped loop's check branches to its refill path. */
+  private emitLoopCheck(mode: Mode, cost: number, wrapped: boolean): void {
     const body = this.body;
     const fuel = this.space.fuelGlobalIndex;
     body.byte(mode === Mode.Local ? OP_LOCAL_GET : OP_GLOBAL_GET);
@@ -698,22 +818,83 @@ export class BodyRewriter {
         body.byte(OP_LOCAL_GET);
         body.u32(this.localCount);
       }
+    } else if (mode === Mode.Global) {
+      body.byte(OP_LOCAL_TEE);
+      body.u32(this.localCount);
     }
-    this.emitExhaustedCheck();
+    if (!wrapped) {
+      this.emitExhaustedCheck(mode === Mode.Local ? AfterRefill.Reload : AfterRefill.Continue);
+      return;
+    }
+    body.byte(OP_I64_CONST);
+    body.byte(0);
+    body.byte(OP_I64_LT_S);
+    this.hintOffsets.push(body.length - this.bodyStart);
+    body.byte(OP_BR_IF);
+    body.u32(1); // block $refill: the loop itself is label 0
+  }
+
+  /**
+   * After a wrapped loop's `end`. The wrapper is
+   *   block <loop type> $exit; loop $again; block $refill; <the loop>; br $exit; end
+   *   <refill>; br $again; end; unreachable; end
+   * The loop's check branches to $refill when the counter is below zero; the
+   * refill hands the counter to the host (out_of_fuel throws, or refills the
+   * global), gives back the header's cost and enters the loop again, whose
+   * header charges it from the refilled counter. So the loop holds no call
+   * and no second definition of the counter: V8 keeps it in a register and
+   * may unroll the loop, as it would the plain one.
+   */
+  private emitLoopClose(mode: Mode, headerCost: number): void {
+    const body = this.body;
+    const fuel = this.space.fuelGlobalIndex;
+    body.byte(OP_BR);
+    body.u32(2); // $exit, with the loop's results
+    body.byte(OP_END); // $refill
+    if (mode === Mode.Local) {
+      body.byte(OP_LOCAL_GET);
+      body.u32(this.localCount);
+      body.byte(OP_GLOBAL_SET);
+      body.u32(fuel);
+    }
+    body.byte(OP_CALL);
+    body.u32(this.space.outOfFuelIndex);
+    body.byte(OP_GLOBAL_GET);
+    body.u32(fuel);
+    if (headerCost > 0) {
+      body.byte(OP_I64_CONST);
+      body.s64(headerCost);
+      body.byte(OP_I64_ADD);
+    }
+    body.byte(mode === Mode.Local ? OP_LOCAL_SET : OP_GLOBAL_SET);
+    body.u32(mode === Mode.Local ? this.localCount : fuel);
+    body.byte(OP_BR);
+    body.u32(0); // $again
+    body.byte(OP_END); // $again
+    body.byte(0x00); // unreachable: $exit's results come only through the br above
+    body.byte(OP_END); // $exit
   }
 
   /**
    * Consumes the counter on the stack (also in the fuel local): if it is below
    * zero, hand it to the host in the global and call out_of_fuel, which throws
-   * or refills the global; then continue from the refilled counter. The slow
-   * path is out of line in optimized code: the loop pays one compare.
+   * or refills the global. What follows a refill is chosen so that the fast
+   * path never joins the refill path with a second value of the counter (a
+   * join costs registers and slows hot code measurably):
+   * - Continue: the code after reads the global (global mode);
+   * - CallAgain: the function prologue gives its cost back and calls the
+   *   function again with the same arguments, returning what it returns (one
+   *   extra frame, once per slice);
+   * - Reload: load the local from the global (loops with parameters only).
+   * The `if` is hinted unlikely (branch-hint section).
    */
-  private emitExhaustedCheck(): void {
+  private emitExhaustedCheck(after: AfterRefill, prologueCost = 0): void {
     const body = this.body;
     const fuel = this.space.fuelGlobalIndex;
     body.byte(OP_I64_CONST);
     body.byte(0);
     body.byte(OP_I64_LT_S);
+    this.hintOffsets.push(body.length - this.bodyStart);
     body.byte(OP_IF);
     body.byte(BLOCK_EMPTY);
     body.byte(OP_LOCAL_GET);
@@ -722,10 +903,34 @@ export class BodyRewriter {
     body.u32(fuel);
     body.byte(OP_CALL);
     body.u32(this.space.outOfFuelIndex);
-    body.byte(OP_GLOBAL_GET);
-    body.u32(fuel);
-    body.byte(OP_LOCAL_SET);
-    body.u32(this.localCount);
+    switch (after) {
+      case AfterRefill.Continue:
+        break;
+      case AfterRefill.Reload:
+        body.byte(OP_GLOBAL_GET);
+        body.u32(fuel);
+        body.byte(OP_LOCAL_SET);
+        body.u32(this.localCount);
+        break;
+      case AfterRefill.CallAgain:
+        if (prologueCost > 0) {
+          body.byte(OP_GLOBAL_GET);
+          body.u32(fuel);
+          body.byte(OP_I64_CONST);
+          body.s64(prologueCost);
+          body.byte(OP_I64_ADD);
+          body.byte(OP_GLOBAL_SET);
+          body.u32(fuel);
+        }
+        for (let param = 0; param < this.paramCount; param++) {
+          body.byte(OP_LOCAL_GET);
+          body.u32(param);
+        }
+        body.byte(OP_CALL);
+        body.u32(this.selfIndex);
+        body.byte(OP_RETURN);
+        break;
+    }
     body.byte(OP_END);
   }
 }

@@ -27,6 +27,9 @@ import {
 import { readReferenceType, readValueType } from './types.js';
 
 const TYPE_I32 = 0x7f;
+const SECTION_DATA_COUNT = 12;
+/** The custom section of the branch-hinting proposal (V8: --experimental-wasm-branch-hinting). */
+const BRANCH_HINT_SECTION = 'metadata.code.branch_hint';
 
 /** A memory the host must now create and pass as `wasmos.memory<N>`. */
 export interface MemoryImport {
@@ -219,6 +222,8 @@ export class ModuleRewriter {
     let lastId = -1;
     for (const section of this.sections) {
       if (section.id === SECTION_CUSTOM) {
+        // The input's branch hints name offsets the rewrite moved: ours replace them.
+        if (section.name === BRANCH_HINT_SECTION) continue;
         const payload = this.rewriteCustom(section, space);
         if (payload === undefined) dropped.push(section.name);
         else customs.push({ after: lastId, name: section.name, payload });
@@ -234,6 +239,14 @@ export class ModuleRewriter {
       this.reader.fail(
         `function section declares ${functionCount} bodies, code section has ${rewriter.stats.functions}`,
       );
+    }
+    const hints = rewriter.branchHintPayload();
+    if (hints !== undefined) {
+      const named = new Writer(hints.length + 32);
+      named.name(BRANCH_HINT_SECTION);
+      named.append(hints);
+      // Just before the code section, where engines look for it.
+      customs.push({ after: SECTION_DATA_COUNT, name: BRANCH_HINT_SECTION, payload: named.view() });
     }
     payloads.set(SECTION_TYPE, this.typePayload());
     payloads.set(SECTION_IMPORT, this.importPayload(space));

@@ -209,6 +209,71 @@ for (const strategy of STRATEGIES) {
   });
 }
 
+const I32_EQZ = 0x45;
+const I32_GT_S = 0x4a;
+
+/** Nested loops (the inner one with a result) left by a branch that crosses both. */
+const nestedExitBody = [
+  op.block, I32,
+  op.loop, op.void,
+  op.i32Const, 0, op.localSet, 3,
+  op.loop, I32,
+  op.localGet, 1, op.i32Const, 1, op.i32Add, op.localTee, 1,
+  op.localGet, 1, op.localGet, 0, op.i32LtS, I32_EQZ,
+  op.brIf, 2,
+  op.drop,
+  op.localGet, 3, op.i32Const, 1, op.i32Add, op.localTee, 3, op.i32Const, 5, op.i32LtS,
+  op.brIf, 0,
+  op.localGet, 1,
+  op.end,
+  op.drop,
+  op.br, 0,
+  op.end,
+  op.unreachable,
+  op.end,
+]; // prettier-ignore
+
+/** A loop with a parameter (its type is the function's, index 0): counts n down to 0. */
+const loopWithParamBody = [
+  op.localGet, 0,
+  op.loop, 0,
+  op.i32Const, 1, op.i32Sub, op.localTee, 1,
+  op.localGet, 1, op.i32Const, 0, I32_GT_S,
+  op.brIf, 0,
+  op.end,
+]; // prettier-ignore
+
+for (const strategy of STRATEGIES) {
+  test(`[${strategy}] branches out of nested loops and loops with parameters: same result and count in slices`, () => {
+    const cases = [
+      { body: nestedExitBody, locals: [I32, I32, I32], n: 137, expected: 137 },
+      { body: loopWithParamBody, locals: [I32], n: 300, expected: 0 },
+    ];
+    for (const { body, locals, n, expected } of cases) {
+      const metered = instrumentOrFail(
+        buildModule({
+          functions: [{ params: [I32], results: [I32], locals, body, exportName: 'run' }],
+        }),
+        strategy,
+      );
+      const whole = instantiate(metered, BIG);
+      assert.is(exported<(n: number) => number>(whole.instance, 'run')(n), expected);
+      for (const slice of [1n, 7n, 64n]) {
+        const sliced = slicedHost(BIG, slice);
+        const instance = instantiate(metered, BIG, { wasmos: sliced.wasmos }).instance;
+        assert.is(exported<(n: number) => number>(instance, 'run')(n), expected);
+        assert.is(sliced.consumed(), whole.consumed(), `slice ${slice}`);
+      }
+      const short = slicedHost(whole.consumed() - 1n, 5n);
+      const instance = instantiate(metered, BIG, { wasmos: short.wasmos }).instance;
+      assert.throws(
+        () => exported<(n: number) => number>(instance, 'run')(n),
+        (error: unknown) => error instanceof OutOfFuel,
+      );
+    }
+  });
+}
+
 test('one compiled module serves any budget', () => {
   const bytes = buildModule({
     functions: [{ locals: [I32], body: countingLoop(100), exportName: 'run' }],
