@@ -1,26 +1,22 @@
 /**
  * Real `wasmos master --zk` processes on a real ZooKeeper: three masters, one leads, the others
- * redirect to it; kill -9 the leader and another one takes over and says so.
+ * redirect to it; kill -9 the leader (twice in a row) and another one takes over and says so;
+ * a leader paused past its session timeout comes back as a standby.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZkEnsemble } from '../../../support/zookeeper.js';
 import { makeClusterKeys, until, type ClusterKeys } from '../../../e2e/support/keys.js';
-import { CliProcess } from '../../../e2e/support/processes.js';
+import { HaMasterProcess, type HaMasterArgs } from './master-process.js';
 
 const LEADER_HEADER = 'wasmos-leader';
 /** Generous: a session timeout of 2 s plus JVM and Node start-ups on a loaded machine. */
 const DEADLINE_MS = 90_000;
 let zk: ZkEnsemble;
 let keys: ClusterKeys;
-const masters: Master[] = [];
-
-interface Master {
-  readonly process: CliProcess;
-  readonly url: string;
-}
+const masters: HaMasterProcess[] = [];
 
 interface StandbyState {
   readonly id: string;
@@ -28,50 +24,47 @@ interface StandbyState {
   readonly leader: { readonly id: string; readonly address: string } | null;
 }
 
-async function startMaster(index: number, credentialsFile: string): Promise<Master> {
-  const process = new CliProcess([
-    'master',
-    '--work-dir',
-    join(keys.dir, `master-${index}`),
-    '--key',
-    keys.masterKeyFile,
-    '--trust',
-    keys.trustDir,
-    '--port',
-    '0',
-    '--zk',
-    `zk://${zk.servers()}/ha-test`,
-    '--zk-session-timeout',
-    '2s',
-    '--zk-credentials',
-    credentialsFile,
-  ]);
-  const listening = await process.waitForLog(
-    (line) => line['message'] === 'master listening',
-    `master ${index} to listen`,
-  );
-  return { process, url: String(listening['url']) };
-}
-
 async function get(url: string): Promise<Response | undefined> {
   return fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
 }
 
-/** The master that serves as leader and that every other live master names, if any. */
-async function agreedLeader(live: readonly Master[]): Promise<Master | false> {
-  for (const candidate of live) {
-    const own = await get(`${candidate.url}/api/v1/state`);
-    if (own?.status !== 200 || own.headers.get(LEADER_HEADER) !== candidate.url) continue;
-    await own.body?.cancel();
-    let named = true;
-    for (const other of live.filter((each) => each !== candidate)) {
-      const state = await get(`${other.url}/api/v1/state`);
-      const body = state?.status === 200 ? ((await state.json()) as StandbyState) : undefined;
-      named &&= body?.leading === false && body.leader?.address === candidate.url;
-    }
-    if (named) return candidate;
+/** What a master's /api/v1/state says: "me" if it serves as leader, else the leader it names. */
+async function namedLeader(master: HaMasterProcess): Promise<string | undefined> {
+  const response = await get(`${master.url}/api/v1/state`);
+  if (response?.status !== 200) return undefined;
+  const header = response.headers.get(LEADER_HEADER);
+  if (header === master.url) {
+    await response.body?.cancel();
+    return 'me';
   }
-  return false;
+  const body = (await response.json()) as StandbyState;
+  return body.leading === false ? body.leader?.address : undefined;
+}
+
+/** The master that serves as leader and that every other one names, if any. */
+async function agreedLeader(live: readonly HaMasterProcess[]): Promise<HaMasterProcess | false> {
+  const named = await Promise.all(live.map(namedLeader));
+  const leader = live.find((_, index) => named[index] === 'me');
+  if (!leader) return false;
+  return named.every((each, index) => live[index] === leader || each === leader.url) && leader;
+}
+
+async function cluster(rootPath: string): Promise<HaMasterProcess[]> {
+  const credentialsFile = join(keys.dir, 'zk-credentials');
+  await writeFile(credentialsFile, 'masters:failover-test\n', { mode: 0o600 });
+  const args: HaMasterArgs = {
+    workDir: join(keys.dir, rootPath),
+    keyFile: keys.masterKeyFile,
+    trustDir: keys.trustDir,
+    zkUrl: `zk://${zk.servers()}/${rootPath}`,
+    credentialsFile,
+    sessionTimeout: '2s',
+  };
+  const started = await Promise.all(
+    ['m0', 'm1', 'm2'].map((name) => HaMasterProcess.start(name, args)),
+  );
+  masters.push(...started);
+  return started;
 }
 
 test.before(async () => {
@@ -80,19 +73,15 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await Promise.all(masters.map((master) => master.process.kill()));
+  await Promise.all(masters.map((master) => master.kill()));
   await zk.close();
   await rm(keys.dir, { recursive: true, force: true });
 });
 
-test('three masters: one leads, standbys redirect to it; kill -9 it and another leads', async () => {
-  const credentialsFile = join(keys.dir, 'zk-credentials');
-  await mkdir(keys.dir, { recursive: true });
-  await writeFile(credentialsFile, 'masters:failover-test\n', { mode: 0o600 });
-  for (let index = 0; index < 3; index++) masters.push(await startMaster(index, credentialsFile));
-
-  const first = await until(() => agreedLeader(masters), 'a leader all agree on', DEADLINE_MS);
-  const standby = masters.find((each) => each !== first)!;
+test('one leads and standbys redirect to it; kill -9 the leader twice and another leads', async () => {
+  let live = await cluster('kills');
+  const first = await until(() => agreedLeader(live), 'a leader all agree on', DEADLINE_MS);
+  const standby = live.find((each) => each !== first)!;
   const redirected = await fetch(`${standby.url}/api/v1/scheduler`, {
     method: 'POST',
     body: 'x',
@@ -101,16 +90,37 @@ test('three masters: one leads, standbys redirect to it; kill -9 it and another 
   assert.is(redirected.status, 307);
   assert.is(redirected.headers.get('location'), `${first.url}/api/v1/scheduler`);
 
-  const killedAt = Date.now();
-  await first.process.kill();
-  const survivors = masters.filter((each) => each !== first);
-  const second = await until(() => agreedLeader(survivors), 'a new leader', DEADLINE_MS);
-  console.log(`failover after kill -9 (session timeout 2 s): ${Date.now() - killedAt} ms`);
-  assert.is.not(second.url, first.url);
-  const own = await get(`${second.url}/api/v1/state`);
-  assert.is(own?.headers.get(LEADER_HEADER), second.url);
-  const health = (await (await get(`${second.url}/health`))!.json()) as { healthy: boolean };
-  assert.is(health.healthy, true);
+  for (const round of [1, 2]) {
+    const leader = await until(() => agreedLeader(live), 'the current leader', DEADLINE_MS);
+    const killedAt = Date.now();
+    await leader.kill();
+    live = live.filter((each) => each !== leader);
+    const next = await until(() => agreedLeader(live), `a leader after kill ${round}`, DEADLINE_MS);
+    console.log(`kill ${round}: new leader after ${Date.now() - killedAt} ms (session 2 s)`);
+    assert.is.not(next.url, leader.url);
+    const health = (await (await get(`${next.url}/health`))!.json()) as { healthy: boolean };
+    assert.is(health.healthy, true);
+  }
+});
+
+test('a leader paused past its session timeout comes back as a standby naming the new leader', async () => {
+  const live = await cluster('paused');
+  const paused = await until(() => agreedLeader(live), 'a leader all agree on', DEADLINE_MS);
+  paused.signal('SIGSTOP');
+  const others = live.filter((each) => each !== paused);
+  const successor = await until(() => agreedLeader(others), 'a successor', DEADLINE_MS);
+  paused.signal('SIGCONT');
+  await until(
+    async () => (await namedLeader(paused)) === successor.url,
+    'the resumed master to name its successor',
+    DEADLINE_MS,
+  );
+  assert.ok(await agreedLeader(live), 'all three agree');
+  assert.is((await agreedLeader(live)) || undefined, successor);
+  assert.ok(
+    paused.messages.some((message) => message.startsWith('deposed: stopping the leading master')),
+    paused.messages.join(' | '),
+  );
 });
 
 test.run();
