@@ -204,9 +204,10 @@ export function operatorRoutes(
   return routes;
 }
 
-const LOGS_STATUS: Readonly<Record<LogsErrorCode, 400 | 429 | 503 | 504>> = {
-  AGENT_NOT_CONNECTED: 503,
-  AGENT_DISCONNECTED: 503,
+/** 502, not 503: clients read 503 as "this master cannot serve" and go looking for another. */
+const LOGS_STATUS: Readonly<Record<LogsErrorCode, 400 | 429 | 502 | 504>> = {
+  AGENT_NOT_CONNECTED: 502,
+  AGENT_DISCONNECTED: 502,
   TIMEOUT: 504,
   TOO_MANY_REQUESTS: 429,
   INVALID: 400,

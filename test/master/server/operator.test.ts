@@ -174,7 +174,7 @@ test('operator views: agents, frameworks, tasks, state, logs and metrics', () =>
 
     // This test's agent is not on the agent channel, so it cannot be asked for logs.
     const logs = await fetch(`${master.url}/api/v1/tasks/${id}/logs?stream=stdout`);
-    assert.is(logs.status, 503);
+    assert.is(logs.status, 502);
     assert.is(
       ((await logs.json()) as { error: { code: string } }).error.code,
       'AGENT_NOT_CONNECTED',
