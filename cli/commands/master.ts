@@ -7,6 +7,9 @@ import type { CoreTimings } from '../../master/core/limits.js';
 import { haFlags, startHaMaster } from '../../master/server/ha-master.js';
 import { MASTER_DEFAULTS, startMaster } from '../../master/server/master-process.js';
 
+/** How long a stopped master waits for its event loop to empty before it exits anyway. */
+const STOPPED_EXIT_GRACE_MS = 5000;
+
 interface MasterFlags {
   readonly workDir: string;
   readonly key?: string;
@@ -180,5 +183,12 @@ export function register(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      // Everything is closed; a handle something leaked must not keep a stopped master alive.
+      setTimeout(() => {
+        log.warn('master stopped, but something still holds the process open; exiting', {
+          graceMs: STOPPED_EXIT_GRACE_MS,
+        });
+        process.exit();
+      }, STOPPED_EXIT_GRACE_MS).unref();
     });
 }
