@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DevCluster, ROOT, until, wasmos } from './cli-harness.js';
+
+/**
+ * End to end, as a user drives it: `wasmos dev` in the background (two agents with 1 cpu each),
+ * then `wasmos run`, `tasks`, `agents`, `frameworks`, `logs`, `kill` as separate processes.
+ */
+
+const program = (name: string) => join(ROOT, 'components', 'built', 'programs', `${name}.wasm`);
+const TASKS = 200;
+
+let stateDir = '';
+let cluster: DevCluster;
+let env: Record<string, string> = {};
+
+test.before(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), 'wasmos-dev-'));
+  cluster = await DevCluster.start(stateDir, ['--agents', '2', '--resources', 'cpus:1;mem:2048']);
+  env = { WASMOS_MASTER: cluster.url };
+});
+
+test.after(async () => {
+  const code = await cluster.stop();
+  await rm(stateDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+  assert.is(code, 0, 'wasmos dev stops cleanly on Ctrl-C');
+});
+
+interface Job {
+  readonly id: string;
+  readonly state: string;
+  readonly agentId?: string;
+  readonly exitCode?: number;
+}
+
+async function getJson<T>(path: string): Promise<T> {
+  const response = await fetch(`${cluster.url}${path}`);
+  assert.is(response.status, 200, path);
+  return (await response.json()) as T;
+}
+
+test(`${TASKS} tasks at once over two 1-cpu agents: all finish, each ran once, none lost`, async () => {
+  const bytes = await readFile(program('hello'));
+  const hex = createHash('sha256').update(bytes).digest('hex');
+  const put = await fetch(`${cluster.url}/api/v1/blobs/${hex}`, { method: 'PUT', body: bytes });
+  assert.ok(put.ok, `upload: ${put.status}`);
+  const submitted = await Promise.all(
+    Array.from({ length: TASKS }, async () => {
+      const response = await fetch(`${cluster.url}/api/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          wasm: { digest: `sha256:${hex}` },
+          resources: { cpus: 0.1, mem: 32 },
+        }),
+      });
+      assert.is(response.status, 201);
+      return ((await response.json()) as { id: string }).id;
+    }),
+  );
+  assert.is(new Set(submitted).size, TASKS);
+  let overCommitted = '';
+  const jobs = await until(
+    async () => {
+      // While they run, neither agent holds more than it has.
+      const { agents } = await getJson<{
+        agents: Array<{ id: string; used_resources: { cpus?: number } }>;
+      }>('/api/v1/agents');
+      for (const agent of agents)
+        if ((agent.used_resources.cpus ?? 0) > 1)
+          overCommitted = `${agent.id}: ${agent.used_resources.cpus}`;
+      const { jobs } = await getJson<{ jobs: Job[] }>('/api/v1/jobs');
+      const mine = jobs.filter((job) => submitted.includes(job.id));
+      return mine.length === TASKS && mine.every((job) => job.state === 'finished') && mine;
+    },
+    'every job finished',
+    300_000,
+  );
+  assert.is(overCommitted, '', 'no agent over-committed');
+  assert.ok(jobs.every((job) => job.exitCode === 0));
+  const agentIds = new Set(jobs.map((job) => job.agentId));
+  assert.is(agentIds.size, 2, 'both agents ran jobs');
+  // Each launch makes one sandbox on its agent: 200 sandboxes in all means none ran twice.
+  let sandboxes = 0;
+  for (const agent of ['agent-1', 'agent-2'])
+    sandboxes += (await readdir(join(stateDir, agent, 'sandboxes'))).length;
+  assert.is(sandboxes, TASKS, 'one sandbox per job');
+});
+
+test('wasmos run hello: output, progress and exit code', async () => {
+  const run = await wasmos(['run', program('hello')], env);
+  assert.is(run.code, 0, run.stderr);
+  assert.is(run.stdout, 'hello from wasm\n');
+  assert.match(run.stderr, /placed on agent dev-agent-[12]/);
+  assert.match(run.stderr, /finished exit=0 fuel=[\d,]+ memory=.+ time=/);
+});
+
+test('wasmos run passes arguments and environment', async () => {
+  const args = await wasmos(['run', '-q', program('args-echo'), '--', 'one', 'two words'], env);
+  assert.is(args.code, 0, args.stderr);
+  assert.match(args.stdout, /one/);
+  assert.match(args.stdout, /two words/);
+  const vars = await wasmos(['run', '-q', '--env', 'GREETING=hi there', program('env-dump')], env);
+  assert.is(vars.code, 0, vars.stderr);
+  assert.match(vars.stdout, /GREETING=hi there/);
+});
+
+test('a fuel-exhausting loop ends non-zero and says why', async () => {
+  const run = await wasmos(['run', '--fuel', '1000000', program('infinite-loop')], env);
+  assert.ok(run.code !== 0 && run.code !== null, `exit ${run.code}`);
+  assert.match(run.stderr, /failed REASON_FUEL_EXHAUSTED/);
+  assert.match(run.stderr, /fuel=1,000,000/);
+});
+
+test('a memory bomb is stopped at its mem and says why', async () => {
+  const run = await wasmos(['run', '--mem', '16', program('memory-bomb')], env);
+  assert.ok(run.code !== 0 && run.code !== null, `exit ${run.code}`);
+  assert.match(run.stderr, /REASON_CONTAINER_LIMITATION_MEMORY/);
+});
+
+test('a job no agent can take waits with its reason, shows in tasks, and can be killed', async () => {
+  const detached = await wasmos(
+    ['run', '--detach', '--attr', 'zone:nowhere', program('hello')],
+    env,
+  );
+  assert.is(detached.code, 0, detached.stderr);
+  const id = detached.stdout.trim();
+  assert.match(id, /^job-/);
+  const tasks = await wasmos(['tasks'], env);
+  assert.is(tasks.code, 0, tasks.stderr);
+  assert.match(tasks.stdout, new RegExp(`${id}\\s+wasm job\\s+QUEUED.*zone:nowhere`));
+  const json = await wasmos(['tasks', '--json'], env);
+  const parsed = JSON.parse(json.stdout) as {
+    queued_jobs: Array<{ id: string; waiting: { code: string } }>;
+  };
+  assert.is(parsed.queued_jobs.find((job) => job.id === id)?.waiting.code, 'attributes_unmatched');
+  const killed = await wasmos(['kill', id], env);
+  assert.is(killed.code, 0, killed.stderr);
+  assert.match(killed.stderr, /killed/);
+  const unknown = await wasmos(['kill', 'job-none'], env);
+  assert.is(unknown.code, 1);
+  assert.match(unknown.stderr, /not a job on this master/);
+});
+
+test("wasmos logs prints a finished task's output", async () => {
+  const detached = await wasmos(['run', '--detach', program('hello')], env);
+  const id = detached.stdout.trim();
+  await until(
+    async () => (await getJson<Job>(`/api/v1/jobs/${id}`)).state === 'finished',
+    'finished',
+  );
+  const logs = await wasmos(['logs', id], env);
+  assert.is(logs.code, 0, logs.stderr);
+  assert.is(logs.stdout, 'hello from wasm\n');
+  const followed = await wasmos(['logs', '-f', id], env);
+  assert.is(followed.stdout, 'hello from wasm\n');
+});
+
+test('agents and frameworks tables, and --json', async () => {
+  const agents = await wasmos(['agents'], env);
+  assert.is(agents.code, 0, agents.stderr);
+  assert.match(agents.stdout, /^ID\s+HOSTNAME\s+STATUS/);
+  assert.match(agents.stdout, /dev-agent-1\s+active/);
+  assert.match(agents.stdout, /dev-agent-2\s+active/);
+  const json = JSON.parse((await wasmos(['agents', '--json'], env)).stdout) as {
+    agents: Array<{ resources: { cpus: number } }>;
+  };
+  assert.equal(
+    json.agents.map((agent) => agent.resources.cpus),
+    [1, 1],
+  );
+  const frameworks = await wasmos(['frameworks'], env);
+  assert.match(frameworks.stdout, /wasmos-jobs\s+jobs/);
+});
+
+test('an unreachable master is an error that says what to do', async () => {
+  const run = await wasmos(['tasks', '--master', 'http://127.0.0.1:9'], {});
+  assert.is(run.code, 1);
+  assert.match(run.stderr, /cannot reach a master at http:\/\/127\.0\.0\.1:9.*wasmos dev/);
+});
+
+test.run();
