@@ -46,7 +46,8 @@ export interface ElectionOptions {
 export class LeaderElection {
   private readonly listeners = new Set<(event: ElectionEvent) => void>();
   private readonly limits: ElectionLimits;
-  private readonly timings: ReturnType<typeof electionTimings>;
+  /** Timings for the asked session timeout; replaced per session by the granted one's. */
+  private timings: ReturnType<typeof electionTimings>;
   private readonly logger: Logger;
   private readonly nowMs: () => number;
   private readonly stopSignal = new Signal();
@@ -82,6 +83,11 @@ export class LeaderElection {
   /** True only while this master holds the lowest znode AND an unexpired lease. Check it before acting. */
   isLeading(): boolean {
     return this.holdsLowest && this.nowMs() < this.leaseUntilMs;
+  }
+
+  /** The lease of the current session: half the session timeout ZooKeeper granted. */
+  get leaseMs(): number {
+    return this.timings.leaseMs;
   }
 
   /** This candidate's znode, for fencing registry writes (see ZkRegistryStore's fencePath). */
@@ -132,6 +138,7 @@ export class LeaderElection {
       ended.fire();
     });
     void this.stopSignal.fired.then(() => ended.fire());
+    this.timings = this.grantedTimings(session);
     const folder = mastersPath(this.options.rootPath);
     await session.ensurePath(folder, this.acl());
     const path = await session.create(
@@ -191,6 +198,24 @@ export class LeaderElection {
     await ended.fired;
     clearInterval(timer);
     return lost;
+  }
+
+  /**
+   * The lease must be derived from the session timeout ZooKeeper GRANTED: a server bounds it
+   * to 2..20 ticks, and a lease computed from a longer asked-for timeout would outlive the
+   * session (another master could lead while this one still believes it does).
+   */
+  private grantedTimings(session: ZkSession): ReturnType<typeof electionTimings> {
+    const askedMs = this.limits.sessionTimeoutMs;
+    const grantedMs = session.sessionTimeoutMs;
+    if (grantedMs < askedMs) {
+      this.logger.warn('ZooKeeper granted a shorter session timeout than asked', {
+        askedMs,
+        grantedMs,
+      });
+    }
+    // Throws (and the candidacy retries after rejoinDelayMs) if the server grants under 1 s.
+    return electionTimings(Math.min(askedMs, grantedMs));
   }
 
   /** Emits `elected` or `deposed` when the answer of isLeading() changed since the last event. */

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ZkSession, OPEN_ACL } from '../../../lib/zookeeper/client.js';
 import { isZkError } from '../../../lib/zookeeper/errors.js';
 import { LeaderDetector } from '../../../master/election/detector.js';
+import { LeaderElection } from '../../../master/election/election.js';
 import { mastersPath } from '../../../master/election/layout.js';
 import { ZkRegistryStore } from '../../../master/registry/zk-store.js';
 import { ZkEnsemble, waitFor } from '../../support/zookeeper.js';
@@ -115,6 +116,22 @@ test('strangers can read the election but cannot join it or remove the leader', 
   } finally {
     await stranger.close();
   }
+});
+
+test('the lease is half the session timeout ZooKeeper granted, not the one asked for', async () => {
+  // The test servers tick every 500 ms: ZooKeeper grants at most 20 ticks, 10 s.
+  const election = new LeaderElection({
+    servers: zk.servers(),
+    rootPath: '/granted',
+    info: { id: 'greedy', address: 'http://greedy.test:5050', publicKey: 'key' },
+    limits: { ...TEST_ELECTION_LIMITS, sessionTimeoutMs: 30_000 },
+    credentials,
+  });
+  stoppers.push(() => election.stop());
+  assert.is(election.leaseMs, 15_000);
+  election.start();
+  await waitFor(() => election.isLeading(), failoverMs, 'the candidate to lead');
+  assert.is(election.leaseMs, 5000);
 });
 
 interface ChildMessage {
