@@ -633,7 +633,6 @@ export class Agent implements RunningAgent {
       });
     }
     const resolved = resolveWasmSpec(task.info, record.sandbox_dir, {
-      fuel: this.limits.defaultWasmFuel,
       timeoutMs: this.limits.defaultWasmTimeoutMs,
       hostPathsAllowed: this.options.hostPathsAllowed ?? [],
     });

@@ -41,8 +41,6 @@ export const agentLimits = {
   missedHeartbeatsMax: 3,
   /** Kill grace period when the master does not name one. */
   killGracePeriodMs: 3_000,
-  /** A wasm task's fuel when neither its `wasm.fuel` nor a `fuel` resource names one. */
-  defaultWasmFuel: 10_000_000_000,
   /**
    * Bytes a wasm task may print per stream over its life; past it output is dropped (the
    * executor also keeps a copy of this much in memory for its result, so keep it modest).

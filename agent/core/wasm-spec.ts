@@ -1,13 +1,13 @@
 import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { err, ok, type Result } from '../../lib/result.js';
 import type { TaskInfo } from '../../protocol/messages/task.js';
+import { fuelForTimeoutMs } from '../../wasi-executor/limits.js';
 import type { WasmPreopen, WasmSpec } from '../containerizer/containerizer.js';
 import { scalarResource } from './tasks.js';
 
 const MiB = 1024 * 1024;
 
 export interface WasmDefaults {
-  readonly fuel: number;
   readonly timeoutMs: number;
   /** Absolute host paths an operator lets tasks be granted (`--allow-host-path`); default none. */
   readonly hostPathsAllowed: readonly string[];
@@ -18,7 +18,8 @@ export type WasmSpecWithoutComponent = Omit<WasmSpec, 'componentPath'>;
 /**
  * Resolves a task's `wasm` info into what the wasm containerizer enforces (pure; deny by
  * default). Its `mem` resource caps its memory (`wasm.memory_bytes` may only lower that); fuel
- * comes from `wasm.fuel`, else a `fuel` resource, else the agent default. A relative permission
+ * comes from `wasm.fuel`, else a `fuel` resource, else what the task's timeout allows
+ * (fuelForTimeoutMs: default fuel never ends a task its timeout would let run). A relative permission
  * path is a directory inside the task's sandbox (seen by the task under that relative name); an
  * absolute one must lie inside a path the operator allowed, and is seen at the same path.
  */
@@ -40,11 +41,12 @@ export function resolveWasmSpec(
   if (!preopens.ok) return preopens;
   const env: Record<string, string> = {};
   for (const variable of wasm.env ?? []) env[variable.name] = variable.value ?? '';
+  const timeoutMs = wasm.timeout_ms ?? defaults.timeoutMs;
   return ok({
     digest: wasm.digest,
-    fuel: wasm.fuel ?? (fuelResource > 0 ? Math.floor(fuelResource) : defaults.fuel),
+    fuel: wasm.fuel ?? (fuelResource > 0 ? Math.floor(fuelResource) : fuelForTimeoutMs(timeoutMs)),
     memoryBytesMax,
-    timeoutMs: wasm.timeout_ms ?? defaults.timeoutMs,
+    timeoutMs,
     args: wasm.args ?? [],
     env,
     preopens: preopens.value,

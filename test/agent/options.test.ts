@@ -3,9 +3,10 @@ import * as assert from 'uvu/assert';
 import { resolveWasmSpec } from '../../agent/core/wasm-spec.js';
 import { parseAttributes, parseResources } from '../../agent/options.js';
 import type { TaskInfo } from '../../protocol/messages/task.js';
+import { fuelForTimeoutMs } from '../../wasi-executor/limits.js';
 
 const MiB = 1024 * 1024;
-const defaults = { fuel: 1000, timeoutMs: 5000, hostPathsAllowed: ['/data'] };
+const defaults = { timeoutMs: 5000, hostPathsAllowed: ['/data'] };
 
 function info(wasm: NonNullable<TaskInfo['wasm']>, mem = 64): TaskInfo {
   return {
@@ -32,13 +33,25 @@ test('--resources and --attributes parse, and bad text is refused with the part 
   ]);
 });
 
+test('fuel: wasm.fuel, else a fuel resource, else what the task timeout allows', () => {
+  const named = resolveWasmSpec(info({ digest, fuel: 1234 }), '/sb', defaults);
+  assert.ok(named.ok && named.value.fuel === 1234);
+  const fromTimeout = resolveWasmSpec(info({ digest, timeout_ms: 2000 }), '/sb', defaults);
+  assert.ok(fromTimeout.ok);
+  assert.equal(fromTimeout.value.fuel, fuelForTimeoutMs(2000));
+  const fromDefaultTimeout = resolveWasmSpec(info({ digest }), '/sb', defaults);
+  assert.ok(fromDefaultTimeout.ok);
+  assert.equal(fromDefaultTimeout.value.fuel, fuelForTimeoutMs(defaults.timeoutMs));
+  assert.ok(fuelForTimeoutMs(2000) < fuelForTimeoutMs(defaults.timeoutMs));
+});
+
 test('a wasm task memory is capped by its mem resource; memory_bytes may only lower it', () => {
   const capped = resolveWasmSpec(info({ digest, memory_bytes: 1024 * MiB }), '/sb', defaults);
   assert.ok(capped.ok);
   assert.is(capped.value.memoryBytesMax, 64 * MiB);
   const lower = resolveWasmSpec(info({ digest, memory_bytes: 16 * MiB }), '/sb', defaults);
   assert.ok(lower.ok && lower.value.memoryBytesMax === 16 * MiB);
-  assert.ok(lower.ok && lower.value.fuel === 1000 && lower.value.timeoutMs === 5000);
+  assert.ok(lower.ok && lower.value.timeoutMs === 5000);
 });
 
 test('relative grants are confined to the sandbox; absolute ones need an allowed host path', () => {
