@@ -13,6 +13,7 @@
  * worker isolate, which builds a fresh host and instance for it.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { assert } from '../lib/assert.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { LruMap } from '../lib/lru.js';
@@ -48,6 +49,19 @@ export interface ExecutorOptions {
   /** Process-wide (see engine.ts); default 'optimized'. */
   readonly tiering?: EngineTiering;
 }
+
+export interface WarmOptions {
+  /** Load and run jco and the instrumenter once, so a new component's first prepare is fast. */
+  readonly componentTools?: boolean;
+  /** The component to warm them with (default WARM_SAMPLE_COMPONENT). */
+  readonly sampleComponent?: Uint8Array;
+}
+
+/** A 29 KB wasi:cli/command component shipped with the repository (components/p2/hello.c). */
+export const WARM_SAMPLE_COMPONENT = new URL(
+  '../../components/built/p2/hello.wasm',
+  import.meta.url,
+);
 
 export interface PreparedModule {
   /** sha256 of the input bytes, hex. */
@@ -140,9 +154,24 @@ export class Executor {
     });
   }
 
-  /** Starts the worker pool ahead of the first task (otherwise workers start on demand). */
-  warm(): Promise<void> {
-    return this.pool.warm();
+  /**
+   * Starts the worker pool ahead of the first task (otherwise workers start
+   * on demand). With `componentTools`, also runs the component pipeline once
+   * on a sample component (WARM_SAMPLE_COMPONENT unless given), bypassing the
+   * caches: the first prepare in a process otherwise pays seconds for jco
+   * loading and compiling its wasm-tools and for the instrumenter's code
+   * warming up (docs/BENCHMARKS.md), so a new component's first task would.
+   */
+  async warm(options: WarmOptions = {}): Promise<void> {
+    const pool = this.pool.warm();
+    if (options.componentTools === true) {
+      const sample = options.sampleComponent ?? (await readFile(WARM_SAMPLE_COMPONENT));
+      const prepared = await this.prepareComponent(new Uint8Array(sample));
+      if (!prepared.ok) {
+        this.logger.warn('warming the component tools failed', { error: prepared.error.message });
+      }
+    }
+    await pool;
   }
 
   /** Ends every task (queued ones as killed) and every worker. */

@@ -43,6 +43,20 @@ test('a component and a preview1 module share one warm worker in turn', async ()
   assert.is(executor.workerCount, 1);
 });
 
+test('warming the component tools runs the pipeline once and caches nothing', async () => {
+  const fresh = new Executor({ limits: { workersMax: 1 } });
+  await fresh.warm({ componentTools: true });
+  assert.is(fresh.workerCount, 1, 'the pool is started too');
+  const prepared = await fresh.prepare(hello);
+  assert.ok(prepared.ok);
+  assert.is(prepared.ok && prepared.value.source, 'compiled', 'the warm-up left no cache entry');
+  if (prepared.ok) {
+    const run = await fresh.run(prepared.value, {});
+    assert.is(run.ok && text(run.value.stdout), 'hello from a component\n');
+  }
+  await fresh.close();
+});
+
 test.after(() => executor.close());
 
 test.run();
