@@ -176,14 +176,17 @@ function banner(url: string, stateDir: string, agents: readonly RunningAgent[]):
     )
     .join('; ');
   const master = url === `http://127.0.0.1:${MASTER_DEFAULTS.port}` ? '' : ` --master ${url}`;
+  const example = exampleComponent();
+  // In a checkout (the example is under the working directory) the command is the package's own.
+  const wasmos = example.startsWith('/') ? 'wasmos' : 'npx wasmos';
   return [
     `wasmos dev: master at ${url}`,
     `wasmos dev: ${agents.length} agent(s) ready: ${capacity}`,
     `wasmos dev: state in ${stateDir}`,
     '',
     'Try:',
-    `  wasmos run ${exampleComponent()}${master}`,
-    `  wasmos tasks${master}`,
+    `  ${wasmos} run ${example}${master}`,
+    `  ${wasmos} tasks${master}`,
     `  curl ${url}/api/v1/state`,
     '',
     'Ctrl-C stops the cluster.',
