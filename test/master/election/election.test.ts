@@ -14,7 +14,7 @@ import { TEST_ELECTION_LIMITS, candidate, leaders, type Candidate } from './harn
 const credentials = { user: 'masters', password: 'election-test' };
 const sessionMs = TEST_ELECTION_LIMITS.sessionTimeoutMs;
 /** Failover deadline: the session timeout plus a margin for a busy two-core machine. */
-const failoverMs = sessionMs + 3000;
+const failoverMs = sessionMs + 20_000;
 let zk: ZkEnsemble;
 const stoppers: (() => Promise<unknown>)[] = [];
 
