@@ -65,6 +65,7 @@ export class MasterDriver {
   private tickDueMs = Infinity;
   private version: RegistryVersion | undefined;
   private outlets: Outlets | undefined;
+  private readonly stopListeners: Array<() => void> = [];
 
   private constructor(
     private readonly core: MasterCore,
@@ -153,6 +154,12 @@ export class MasterDriver {
     return this.core.lastPlan;
   }
 
+  /** Runs `listener` once when the driver stops (at once if it already has). */
+  onStop(listener: () => void): void {
+    if (this.stopped) listener();
+    else this.stopListeners.push(listener);
+  }
+
   /** Stops stepping and ticking; waiting calls fail with `stopped`. Idempotent. */
   stop(message = 'this master stopped'): void {
     if (this.stopped) return;
@@ -162,6 +169,7 @@ export class MasterDriver {
     const failure: SubmitError = { kind: 'stopped', message };
     for (const settle of this.settleWaiting.splice(0)) settle(failure);
     for (const batch of this.queue.splice(0)) for (const settle of batch.settle) settle(failure);
+    for (const listener of this.stopListeners.splice(0)) listener();
   }
 
   private scheduleFlush(): void {

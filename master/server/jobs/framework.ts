@@ -96,6 +96,8 @@ export class JobsFramework {
     if (framework.frameworkId !== undefined || framework.jobs.size > framework.ended.size)
       await framework.subscribe();
     framework.scheduleReconcile();
+    // Its timers must not outlive the term (they would hold a stopping process open).
+    options.driver.onStop(() => framework.stop());
     return framework;
   }
 

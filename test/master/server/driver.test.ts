@@ -143,6 +143,9 @@ test('a deposed master (its registry overwritten by another) stops at its next w
     assert.ok(!late.ok && late.error.kind === 'persist');
     assert.equal(fatal[0]?.code, 'conflict');
     assert.not.ok(first.isRunning);
+    let stopHeard = false;
+    first.onStop(() => (stopHeard = true));
+    assert.ok(stopHeard, 'a listener added after the stop runs at once');
     const after = await first.submit(registerAgent);
     assert.ok(!after.ok && after.error.kind === 'stopped');
     second.stop();
