@@ -1,0 +1,246 @@
+/**
+ * The web UI as an operator uses it: a real master (startMaster, ephemeral port, temporary work
+ * dir), a real `wasmos agent` process registered with it, a job submitted through the jobs API,
+ * and the UI driven in headless Chromium. Data from tasks (names, output) is hostile on purpose:
+ * it must show as text and never become markup or run.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startMaster, type RunningMaster } from '../../master/server/master-process.js';
+import { UI_CONTENT_SECURITY_POLICY } from '../../master/ui/security.js';
+import { makeClusterKeys, until, type ClusterKeys } from '../e2e/support/keys.js';
+import { repoRoot, startAgentProcess, type CliProcess } from '../e2e/support/processes.js';
+import { launchChromium, UI_DEADLINE_MS } from './browser.js';
+
+/** Would set a global if the browser ever ran it as markup. */
+const HOSTILE_NAME = '<img src=x onerror="window.__uiPwned=1"><script>window.__uiPwned=2</script>';
+const HOSTILE_OUTPUT = '<img src=x onerror="window.__uiPwned=3"><b>not bold</b>';
+
+interface Cluster {
+  readonly keys: ClusterKeys;
+  readonly master: RunningMaster;
+  readonly agent: CliProcess;
+  readonly browser: Browser;
+}
+
+let cluster: Cluster | undefined;
+
+function the(): Cluster {
+  assert.ok(cluster, 'the cluster started');
+  return cluster;
+}
+
+test.before(async () => {
+  const keys = await makeClusterKeys(1);
+  const master = await startMaster({
+    workDir: join(keys.dir, 'master'),
+    keyFile: keys.masterKeyFile,
+    trustDir: keys.trustDir,
+    port: 0,
+    reloadTrust: false,
+    timings: { allocationIntervalMs: 100 },
+  });
+  const agent = startAgentProcess(keys, 0, master.url, join(keys.dir, 'agent'));
+  await agent.waitForLog(
+    (line) => line['message'] === 'registered with the master',
+    'the agent to register',
+  );
+  const browser = await launchChromium();
+  cluster = { keys, master, agent, browser };
+});
+
+test.after(async () => {
+  if (!cluster) return;
+  await cluster.browser.close();
+  await cluster.agent.stop();
+  await cluster.master.stop();
+  await rm(cluster.keys.dir, { recursive: true, force: true });
+});
+
+/** A page that records what would betray a broken UI: script errors and CSP violations. */
+async function openPage(): Promise<{ page: Page; problems: string[] }> {
+  const page = await the().browser.newPage();
+  page.setDefaultTimeout(UI_DEADLINE_MS);
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy|Refused/i.test(message.text()))
+      problems.push(`console: ${message.text()}`);
+  });
+  return { page, problems };
+}
+
+async function upload(url: string, program: string): Promise<string> {
+  const bytes = await readFile(join(repoRoot, 'components/built/programs', `${program}.wasm`));
+  const hex = createHash('sha256').update(bytes).digest('hex');
+  const response = await fetch(`${url}/api/v1/blobs/${hex}`, { method: 'PUT', body: bytes });
+  assert.ok(response.status === 201 || response.status === 200, await response.text());
+  return `sha256:${hex}`;
+}
+
+/** Waits until the page's main view contains `text` (as text, anywhere in it). */
+async function waitForText(page: Page, text: string, what: string): Promise<void> {
+  try {
+    await until(
+      async () => (await page.locator('#view').textContent())?.includes(text),
+      what,
+      UI_DEADLINE_MS,
+    );
+  } catch (error) {
+    const shown = await page.locator('body').textContent();
+    throw new Error(`${(error as Error).message}\npage shows: ${shown}`);
+  }
+}
+
+test('the master serves the UI at /ui/ under a strict CSP, and / sends the browser there', async () => {
+  const { url } = the().master;
+  const root = await fetch(`${url}/`, { redirect: 'manual' });
+  assert.is(root.status, 302);
+  assert.is(root.headers.get('location'), '/ui/');
+
+  const page = await fetch(`${url}/ui/`);
+  assert.is(page.status, 200);
+  assert.is(page.headers.get('content-security-policy'), UI_CONTENT_SECURITY_POLICY);
+  assert.match(UI_CONTENT_SECURITY_POLICY, "script-src 'self'");
+  assert.not.match(UI_CONTENT_SECURITY_POLICY, 'unsafe-inline');
+  assert.is(page.headers.get('x-content-type-options'), 'nosniff');
+  const html = await page.text();
+  assert.not.match(html, /<script(?![^>]*\bsrc=)/, 'no inline script');
+  assert.not.match(html, /\sstyle=|<style/, 'no inline style');
+
+  const script = await fetch(`${url}/ui/js/main.js`);
+  assert.is(script.status, 200);
+  assert.match(script.headers.get('content-type') ?? '', 'text/javascript');
+  assert.ok(script.headers.get('content-security-policy'));
+  assert.is((await fetch(`${url}/ui/js/..%2Fsecurity.js`)).status, 404);
+  assert.is((await fetch(`${url}/ui/js/missing.js`)).status, 404);
+});
+
+test('the overview and agents pages show the registered agent', async () => {
+  const { master } = the();
+  const agentsJson = (await (await fetch(`${master.url}/api/v1/agents`)).json()) as {
+    agents: Array<{ id: string; hostname: string }>;
+  };
+  const agent = agentsJson.agents[0];
+  assert.ok(agent, 'the API lists the agent');
+  const { page, problems } = await openPage();
+  try {
+    const response = await page.goto(`${master.url}/`);
+    assert.ok(response, 'the page loaded');
+    assert.is(new URL(page.url()).pathname, '/ui/');
+    assert.is(response.headers()['content-security-policy'], UI_CONTENT_SECURITY_POLICY);
+    await waitForText(page, '1 active of 1', 'the overview to count the agent');
+    await waitForText(page, master.masterId, 'the overview to name the leader');
+
+    await page.click('nav a[data-view="agents"]');
+    await waitForText(page, agent.id, 'the agents page to list the agent');
+    const row = page.locator('#view tbody tr', { hasText: agent.id });
+    const cells = await row.locator('td').allTextContents();
+    assert.ok(cells.includes(agent.hostname), `hostname in ${JSON.stringify(cells)}`);
+    assert.ok(cells.includes('active'), `status in ${JSON.stringify(cells)}`);
+    assert.ok(
+      cells.some((cell) => cell.includes('cpus 2')),
+      `resources in ${JSON.stringify(cells)}`,
+    );
+    assert.ok(
+      cells.some((cell) => cell.includes('wasm')),
+      `runtimes in ${JSON.stringify(cells)}`,
+    );
+    assert.equal(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a submitted job reaches TASK_FINISHED in the UI and its output shows as text', async () => {
+  const { master } = the();
+  const digest = await upload(master.url, 'args-echo');
+  const submitted = await fetch(`${master.url}/api/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: HOSTILE_NAME,
+      wasm: { digest, args: [HOSTILE_OUTPUT, 'second line'] },
+    }),
+  });
+  assert.is(submitted.status, 201, await submitted.clone().text());
+  const { id } = (await submitted.json()) as { id: string };
+
+  const { page, problems } = await openPage();
+  try {
+    await page.goto(`${master.url}/ui/#/tasks`);
+    await waitForText(page, id, 'the tasks page to list the job task');
+    const row = page.locator('#view tbody tr', { hasText: id });
+    await row.getByText('TASK_FINISHED').waitFor();
+    assert.ok((await row.textContent())?.includes(HOSTILE_NAME), 'the name shows as text');
+
+    await page.click('nav a[data-view="jobs"]');
+    await waitForText(page, id, 'the jobs page to list the job');
+    await page.locator('#view tbody tr', { hasText: id }).getByText('finished').waitFor();
+
+    await page.goto(`${master.url}/ui/#/tasks/${encodeURIComponent(id)}`);
+    const stdout = page.locator('pre[data-stream="stdout"]');
+    await until(
+      async () => (await stdout.textContent())?.includes(`${HOSTILE_OUTPUT}\nsecond line\n`),
+      'the task page to show the whole stdout',
+      UI_DEADLINE_MS,
+    );
+    await page.getByText('complete, ').first().waitFor();
+    await waitForText(page, 'TASK_FINISHED', 'the task page to show the state');
+
+    assert.is(await page.locator('img').count(), 0, 'no markup from task data');
+    assert.is(await page.locator('#view b').count(), 0, 'no markup from task output');
+    assert.is(await page.evaluate('window.__uiPwned'), undefined);
+    assert.equal(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('with HTTP credentials the UI asks for them, and serves the page to whoever gives them', async () => {
+  const keys = the().keys;
+  const credentialsFile = join(keys.dir, 'credentials.json');
+  await writeFile(
+    credentialsFile,
+    JSON.stringify({ credentials: [{ principal: 'ops', secret: 's3cret' }] }),
+    { mode: 0o600 },
+  );
+  const guarded = await startMaster({
+    workDir: join(keys.dir, 'guarded-master'),
+    keyFile: keys.masterKeyFile,
+    trustDir: keys.trustDir,
+    port: 0,
+    reloadTrust: false,
+    credentialsFile,
+  });
+  try {
+    const anonymous = await fetch(`${guarded.url}/ui/`);
+    assert.is(anonymous.status, 401);
+    assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Basic /);
+    const wrong = await fetch(`${guarded.url}/ui/js/main.js`, {
+      headers: { authorization: `Basic ${Buffer.from('ops:nope').toString('base64')}` },
+    });
+    assert.is(wrong.status, 401);
+
+    const context = await the().browser.newContext({
+      httpCredentials: { username: 'ops', password: 's3cret' },
+    });
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(UI_DEADLINE_MS);
+      const response = await page.goto(`${guarded.url}/ui/`);
+      assert.is(response?.status(), 200);
+      await waitForText(page, guarded.masterId, 'the overview behind credentials');
+    } finally {
+      await context.close();
+    }
+  } finally {
+    await guarded.stop();
+  }
+});
+
+test.run();
