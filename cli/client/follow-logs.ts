@@ -35,7 +35,8 @@ export class LogFollower {
     const response = await this.client.request(
       `/api/v1/tasks/${encodeURIComponent(this.taskId)}/logs?${query}`,
     );
-    if (response.status === 404 || response.status === 502 || response.status === 504) {
+    // Not yet (unknown task, agent away or slow, too many log requests waiting): ask again later.
+    if ([404, 429, 502, 504].includes(response.status)) {
       await response.body?.cancel();
       return false;
     }
