@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { test } from 'uvu';
+import { ManualClock } from '../../../lib/clock.js';
 import * as assert from 'uvu/assert';
 import {
   encodeCbor,
@@ -171,6 +172,29 @@ test('403 for an unknown key or a key whose role may not call the scheduler API'
     }),
   );
   assert.equal([wrongRole.status, wrongRole.code], [403, 'WRONG_ROLE']);
+});
+
+test('400 for an envelope outside the clock skew; 403 for a bad signature', async () => {
+  const hourAgo = new ManualClock(Date.now() - 3_600_000);
+  const stale = await refusal(
+    await post(master, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cbor' },
+      body: new Signer(keys.framework, { clock: hourAgo }).seal('scheduler.call', subscribe),
+    }),
+  );
+  assert.equal([stale.status, stale.code], [400, 'STALE']);
+  const sealed = new Signer(keys.framework).seal('scheduler.call', subscribe);
+  const forged = new Uint8Array(sealed);
+  forged[forged.length - 1]! ^= 0xff; // the signature is the wrapper's last field
+  const badSignature = await refusal(
+    await post(master, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cbor' },
+      body: forged,
+    }),
+  );
+  assert.equal([badSignature.status, badSignature.code], [403, 'BAD_SIGNATURE']);
 });
 
 test('400 for a replayed envelope', async () => {
