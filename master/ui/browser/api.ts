@@ -35,7 +35,14 @@ export async function getJson(path: string, signal: AbortSignal): Promise<unknow
     signal,
     headers: { accept: 'application/json' },
     cache: 'no-store',
+    // A standby master answers 307 to the leader, another origin the CSP forbids anyway.
+    redirect: 'manual',
   });
+  if (response.type === 'opaqueredirect')
+    throw new ApiError(
+      307,
+      `${path}: this master does not lead now (the Overview names the leader)`,
+    );
   let body: unknown;
   try {
     body = await response.json();
@@ -201,6 +208,10 @@ export function jobOf(value: unknown): Job {
 }
 
 export interface ClusterState {
+  /** False on a standby master (HA): it serves no state, only where the leader is. */
+  readonly leading: boolean;
+  /** The leader's address, as a standby reports it. */
+  readonly leaderAddress: string | undefined;
   readonly masterId: string;
   readonly leaderId: string;
   readonly healthy: boolean;
@@ -217,9 +228,12 @@ export interface ClusterState {
 export function clusterStateOf(value: unknown): ClusterState {
   const json = object(value);
   const totals = object(json['resources']);
+  const leader = object(json['leader']);
   return {
-    masterId: text(json['master_id']),
-    leaderId: text(object(json['leader'])['master_id']),
+    leading: json['leading'] !== false,
+    leaderAddress: optionalText(leader['address']),
+    masterId: text(json['master_id'], text(json['id'])),
+    leaderId: text(leader['master_id'], text(leader['id'])),
     healthy: flag(json['healthy']),
     agents: list(json['agents']).map(agentOf),
     frameworks: list(json['frameworks']).map(frameworkOf),

@@ -15,6 +15,10 @@ export function overviewView(): View {
 }
 
 function render(element: HTMLElement, state: ClusterState): void {
+  if (!state.leading) {
+    element.replaceChildren(el('h1', {}, 'Overview'), standby(state));
+    return;
+  }
   const active = state.agents.filter((agent) => agent.status === 'active').length;
   const names = [...new Set([...state.total.scalars.keys(), ...state.used.scalars.keys()])];
   const tasksByState = new Map<string, number>();
@@ -69,4 +73,35 @@ function render(element: HTMLElement, state: ClusterState): void {
       'No tasks yet.',
     ),
   );
+}
+
+/** A standby (HA) serves no cluster state: say so, and link to the leader's UI if it is known. */
+function standby(state: ClusterState): HTMLElement {
+  const leaderUi = uiOf(state.leaderAddress);
+  return el(
+    'p',
+    {},
+    `This master (${state.masterId}) does not lead now. `,
+    leaderUi ? 'The leader is ' : 'No leader is known yet; this page retries.',
+    leaderUi ? externalLink(leaderUi, state.leaderId || leaderUi) : null,
+  );
+}
+
+/** The leader's UI address, only for an http(s) origin (the address comes from ZooKeeper). */
+function uiOf(address: string | undefined): string | undefined {
+  if (address === undefined) return undefined;
+  try {
+    const url = new URL(address);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    return `${url.origin}${url.pathname.replace(/\/$/, '')}/ui/`;
+  } catch {
+    return undefined;
+  }
+}
+
+function externalLink(href: string, label: string): HTMLElement {
+  const link = el('a', {}, label);
+  link.setAttribute('href', href);
+  link.setAttribute('rel', 'noreferrer');
+  return link;
 }
