@@ -178,7 +178,7 @@ export function register(program: Command): void {
     )
     .argument('<file>', 'the .wasm file')
     .argument('[args...]', 'arguments for the program (after --)')
-    .option('--fuel <n>', 'instruction budget (default 1_000_000_000_000)')
+    .option('--fuel <n>', 'instruction budget (default: 1e11 per second of --timeout)')
     .option('--memory <size>', 'cap on linear memory, e.g. 64MiB (default 256MiB)')
     .option('--timeout <duration>', 'wall-clock limit, e.g. 5s (default 30s)')
     .option(
