@@ -1,0 +1,285 @@
+import { performance } from 'node:perf_hooks';
+import {
+  open,
+  RecordIoDecoder,
+  ReplayGuard,
+  Signer,
+  type Identity,
+  type Offer,
+  type Resource,
+  type SchedulerCall,
+  type SchedulerEvent,
+  type TaskStatus,
+  type TrustStore,
+  type WasmInfo,
+} from '../../../protocol/index.js';
+
+export interface BenchFrameworkOptions {
+  readonly url: string;
+  readonly identity: Identity;
+  /** The master's key: every event is opened and verified against it. */
+  readonly masterTrust: TrustStore;
+  /** What each task asks for. */
+  readonly taskCpus: number;
+  readonly taskMemMiB: number;
+  /** The wasm field of every task (the agents of the offers bench never run it). */
+  readonly wasm: WasmInfo;
+}
+
+const TERMINAL = new Set([
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLED',
+  'TASK_ERROR',
+  'TASK_LOST',
+  'TASK_DROPPED',
+  'TASK_GONE',
+]);
+
+/**
+ * A framework for benches, speaking the signed-CBOR scheduler API over HTTP: tasks submitted to
+ * it wait in a queue; every offer is kept until tasks can use it, then accepted with as many
+ * queued tasks as fit; every status update is acknowledged. Times (performance.now) are kept
+ * per task: submitted, RUNNING seen, terminal update acknowledged.
+ */
+export class BenchFramework {
+  frameworkId: string | undefined;
+  offersReceived = 0;
+  acceptCalls = 0;
+  launched = 0;
+  /** Terminal updates whose acknowledgement the master accepted. */
+  ended = 0;
+  failedTasks = 0;
+  readonly errors: string[] = [];
+  readonly submittedAt = new Map<string, number>();
+  readonly runningAt = new Map<string, number>();
+  readonly endedAt = new Map<string, number>();
+  private readonly signer: Signer;
+  private readonly replay = new ReplayGuard();
+  private readonly abort = new AbortController();
+  private streamId: string | undefined;
+  private readonly pending: string[] = [];
+  private readonly held = new Map<string, Offer>();
+  private readonly taskMilliCpus: number;
+
+  constructor(private readonly options: BenchFrameworkOptions) {
+    this.signer = new Signer(options.identity);
+    this.taskMilliCpus = Math.round(options.taskCpus * 1000);
+  }
+
+  private post(call: SchedulerCall, signal?: AbortSignal): Promise<Response> {
+    return fetch(`${this.options.url}/api/v1/scheduler`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/cbor',
+        ...(this.streamId ? { 'mesos-stream-id': this.streamId } : {}),
+      },
+      body: this.signer.seal('scheduler.call', call),
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** SUBSCRIBE; resolves once SUBSCRIBED arrived. */
+  async subscribe(): Promise<void> {
+    const response = await this.post(
+      {
+        type: 'SUBSCRIBE',
+        subscribe: {
+          framework_info: { user: 'bench', name: 'bench framework', failover_timeout: 0 },
+        },
+      },
+      this.abort.signal,
+    );
+    if (response.status !== 200 || !response.body)
+      throw new Error(`SUBSCRIBE answered ${response.status}: ${await response.text()}`);
+    this.streamId = response.headers.get('mesos-stream-id') ?? undefined;
+    const subscribed = new Promise<void>((resolve, reject) => {
+      void this.read(response.body!, resolve, reject);
+    });
+    await subscribed;
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+
+  /** Queues a task; it is launched on the next offer it fits in. */
+  submit(taskId: string): void {
+    this.submittedAt.set(taskId, performance.now());
+    this.pending.push(taskId);
+    this.launchOnHeldOffers();
+  }
+
+  /** One line for a long run's progress output. */
+  progress(): string {
+    return `offers ${this.offersReceived} (held ${this.held.size}), launched ${this.launched}, waiting ${this.pending.length}, running ${this.runningAt.size}, ended ${this.ended}, errors ${this.errors.length}`;
+  }
+
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  private async read(
+    body: ReadableStream<Uint8Array>,
+    subscribed: () => void,
+    failed: (error: Error) => void,
+  ): Promise<void> {
+    const decoder = new RecordIoDecoder();
+    const reader = body.getReader();
+    try {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        const records = decoder.push(chunk.value);
+        if (!records.ok) throw new Error(`bad RecordIO: ${records.error.message}`);
+        for (const record of records.value) {
+          const opened = open(record, this.options.masterTrust, this.replay, {
+            nowMs: Date.now(),
+            types: ['scheduler.event'],
+          });
+          if (!opened.ok) throw new Error(`event refused: ${opened.error.message}`);
+          if (opened.value.type !== 'scheduler.event') continue;
+          const event = opened.value.body;
+          if (event.type === 'SUBSCRIBED') {
+            this.frameworkId = event.subscribed.framework_id.value;
+            subscribed();
+          }
+          this.receive(event);
+        }
+      }
+      failed(new Error('the event stream ended'));
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      if (!this.abort.signal.aborted) this.errors.push(`stream: ${failure.message}`);
+      failed(failure);
+    }
+  }
+
+  private receive(event: SchedulerEvent): void {
+    switch (event.type) {
+      case 'OFFERS':
+        this.offersReceived += event.offers.offers.length;
+        for (const offer of event.offers.offers) this.held.set(offer.id.value, offer);
+        this.launchOnHeldOffers();
+        return;
+      case 'RESCIND':
+        this.held.delete(event.rescind.offer_id.value);
+        return;
+      case 'UPDATE':
+        this.onUpdate(event.update.status);
+        return;
+      case 'ERROR':
+        this.errors.push(`ERROR event: ${event.error.message}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onUpdate(status: TaskStatus): void {
+    const taskId = status.task_id.value;
+    if (status.state === 'TASK_RUNNING' && !this.runningAt.has(taskId))
+      this.runningAt.set(taskId, performance.now());
+    const terminal = TERMINAL.has(status.state);
+    if (terminal && status.state !== 'TASK_FINISHED') {
+      this.failedTasks++;
+      if (this.errors.length < 20)
+        this.errors.push(
+          `${taskId}: ${status.state} ${status.reason ?? ''} ${status.message ?? ''}`,
+        );
+    }
+    if (!status.uuid || !status.agent_id || !this.frameworkId) {
+      if (terminal) this.markEnded(taskId);
+      return;
+    }
+    void this.post({
+      type: 'ACKNOWLEDGE',
+      framework_id: { value: this.frameworkId },
+      acknowledge: { agent_id: status.agent_id, task_id: status.task_id, uuid: status.uuid },
+    }).then(
+      async (response) => {
+        await response.body?.cancel();
+        if (response.status !== 202) this.errors.push(`ACKNOWLEDGE answered ${response.status}`);
+        else if (terminal) this.markEnded(taskId);
+      },
+      (error: unknown) => this.errors.push(`ACKNOWLEDGE failed: ${String(error)}`),
+    );
+  }
+
+  private markEnded(taskId: string): void {
+    if (this.endedAt.has(taskId)) return;
+    this.endedAt.set(taskId, performance.now());
+    this.ended++;
+  }
+
+  /** Accepts each held offer with as many queued tasks as fit in it. */
+  private launchOnHeldOffers(): void {
+    if (!this.frameworkId) return;
+    for (const [offerId, offer] of this.held) {
+      if (this.pending.length === 0) return;
+      const fit = Math.min(this.pending.length, this.tasksFitting(offer.resources));
+      if (fit === 0) continue;
+      this.held.delete(offerId);
+      const taskIds = this.pending.splice(0, fit);
+      this.accept(offer, taskIds);
+    }
+  }
+
+  private tasksFitting(resources: readonly Resource[]): number {
+    let milliCpus = 0;
+    let memMiB = 0;
+    for (const resource of resources) {
+      if (resource.name === 'cpus') milliCpus = Math.round((resource.scalar?.value ?? 0) * 1000);
+      if (resource.name === 'mem') memMiB = resource.scalar?.value ?? 0;
+    }
+    return Math.min(
+      Math.floor(milliCpus / this.taskMilliCpus),
+      Math.floor(memMiB / this.options.taskMemMiB),
+    );
+  }
+
+  private accept(offer: Offer, taskIds: string[]): void {
+    const resources: Resource[] = [
+      { name: 'cpus', type: 'SCALAR', scalar: { value: this.options.taskCpus } },
+      { name: 'mem', type: 'SCALAR', scalar: { value: this.options.taskMemMiB } },
+    ];
+    this.acceptCalls++;
+    this.launched += taskIds.length;
+    void this.post({
+      type: 'ACCEPT',
+      framework_id: { value: this.frameworkId! },
+      accept: {
+        offer_ids: [offer.id],
+        operations: [
+          {
+            type: 'LAUNCH',
+            launch: {
+              task_infos: taskIds.map((taskId) => ({
+                name: 'bench',
+                task_id: { value: taskId },
+                agent_id: offer.agent_id,
+                resources,
+                wasm: this.options.wasm,
+              })),
+            },
+          },
+        ],
+        filters: { refuse_seconds: 0 },
+      },
+    }).then(
+      async (response) => {
+        const text = await response.text();
+        if (response.status === 202) return;
+        this.errors.push(`ACCEPT answered ${response.status}: ${text.slice(0, 200)}`);
+        this.requeue(taskIds);
+      },
+      (error: unknown) => {
+        this.errors.push(`ACCEPT failed: ${String(error)}`);
+        this.requeue(taskIds);
+      },
+    );
+  }
+
+  private requeue(taskIds: string[]): void {
+    this.launched -= taskIds.length;
+    this.pending.unshift(...taskIds);
+  }
+}

@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import {
+  open,
+  RecordIoDecoder,
+  ReplayGuard,
+  Signer,
+  type AgentCall,
+  type AgentEvent,
+  type Identity,
+  type TaskState,
+  type TrustStore,
+} from '../../../protocol/index.js';
+
+export interface SimAgentOptions {
+  readonly url: string;
+  readonly identity: Identity;
+  readonly masterTrust: TrustStore;
+  readonly hostname: string;
+  readonly cpus: number;
+  readonly memMiB: number;
+}
+
+/**
+ * A simulated agent on the real agent channel (signed REGISTER stream, signed calls): it runs
+ * nothing. Each LAUNCH is answered with RUNNING; once the framework's acknowledgement of an
+ * update comes back (ACKNOWLEDGE_UPDATE), the next one (FINISHED) is sent, as a real agent keeps
+ * one unacknowledged update per task. Heartbeats at the interval the master asks for.
+ */
+export class SimAgent {
+  agentId: string | undefined;
+  launches = 0;
+  updatesSent = 0;
+  readonly errors: string[] = [];
+  private readonly signer: Signer;
+  private readonly replay = new ReplayGuard();
+  private readonly abort = new AbortController();
+  private streamId: string | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** Per task: the uuid awaiting acknowledgement, and what to send after it. */
+  private readonly awaiting = new Map<
+    string,
+    { uuid: string; frameworkId: string; state: TaskState }
+  >();
+
+  constructor(private readonly options: SimAgentOptions) {
+    this.signer = new Signer(options.identity);
+  }
+
+  private post(call: AgentCall, signal?: AbortSignal): Promise<Response> {
+    return fetch(`${this.options.url}/api/v1/agent`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/cbor',
+        ...(this.streamId ? { 'mesos-stream-id': this.streamId } : {}),
+      },
+      body: this.signer.seal('agent.call', call),
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** The verified events of the stream, in order. */
+  private async *events(body: ReadableStream<Uint8Array>): AsyncGenerator<AgentEvent> {
+    const decoder = new RecordIoDecoder();
+    const reader = body.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      const records = decoder.push(chunk.value);
+      if (!records.ok) throw new Error(`bad RecordIO: ${records.error.message}`);
+      for (const record of records.value) {
+        const opened = open(record, this.options.masterTrust, this.replay, {
+          nowMs: Date.now(),
+          types: ['agent.event'],
+        });
+        if (!opened.ok) throw new Error(`event refused: ${opened.error.message}`);
+        if (opened.value.type === 'agent.event') yield opened.value.body;
+      }
+    }
+  }
+
+  /** Registers; resolves once REGISTERED arrived (events keep being handled afterwards). */
+  async start(): Promise<void> {
+    const scalar = (name: string, value: number) => ({
+      name,
+      type: 'SCALAR' as const,
+      scalar: { value },
+    });
+    const response = await this.post(
+      {
+        type: 'REGISTER',
+        register: {
+          agent_info: {
+            hostname: this.options.hostname,
+            resources: [
+              scalar('cpus', this.options.cpus),
+              scalar('mem', this.options.memMiB),
+              scalar('disk', 10_000),
+            ],
+            attributes: [],
+            runtimes: ['wasm'],
+            version: 'bench',
+          },
+        },
+      },
+      this.abort.signal,
+    );
+    if (response.status !== 200 || !response.body)
+      throw new Error(`REGISTER answered ${response.status}: ${await response.text()}`);
+    this.streamId = response.headers.get('mesos-stream-id') ?? undefined;
+    const events = this.events(response.body);
+    const first = await events.next();
+    if (first.done || first.value.type !== 'REGISTERED')
+      throw new Error('the agent stream did not start with REGISTERED');
+    this.agentId = first.value.registered.agent_id.value;
+    const intervalMs = first.value.registered.heartbeat_interval_seconds * 1000;
+    this.heartbeat = setInterval(
+      () =>
+        this.call({
+          type: 'HEARTBEAT',
+          heartbeat: { agent_id: { value: this.agentId! } },
+        }),
+      intervalMs,
+    );
+    void this.handle(events);
+  }
+
+  stop(): void {
+    clearInterval(this.heartbeat);
+    this.abort.abort();
+  }
+
+  private async handle(events: AsyncIterator<AgentEvent>): Promise<void> {
+    try {
+      for (let next = await events.next(); !next.done; next = await events.next())
+        this.onEvent(next.value);
+    } catch (error) {
+      if (!this.abort.signal.aborted) this.errors.push(`stream: ${String(error)}`);
+    }
+  }
+
+  private onEvent(event: AgentEvent): void {
+    if (event.type === 'LAUNCH') {
+      this.launches++;
+      this.update(event.launch.framework_id.value, event.launch.task.task_id.value, 'TASK_RUNNING');
+    } else if (event.type === 'ACKNOWLEDGE_UPDATE') {
+      const taskId = event.acknowledge_update.task_id.value;
+      const awaited = this.awaiting.get(taskId);
+      if (!awaited || awaited.uuid !== event.acknowledge_update.uuid) return;
+      this.awaiting.delete(taskId);
+      if (awaited.state === 'TASK_RUNNING')
+        this.update(awaited.frameworkId, taskId, 'TASK_FINISHED');
+    } else if (event.type === 'KILL') {
+      const { framework_id, task_id } = event.kill;
+      this.update(framework_id.value, task_id.value, 'TASK_KILLED');
+    }
+  }
+
+  private update(frameworkId: string, taskId: string, state: TaskState): void {
+    const uuid = randomBytes(16).toString('base64');
+    this.awaiting.set(taskId, { uuid, frameworkId, state });
+    this.updatesSent++;
+    this.call({
+      type: 'STATUS_UPDATE',
+      status_update: {
+        update: {
+          framework_id: { value: frameworkId },
+          agent_id: { value: this.agentId! },
+          status: {
+            task_id: { value: taskId },
+            state,
+            uuid,
+            source: 'SOURCE_EXECUTOR',
+            agent_id: { value: this.agentId! },
+            timestamp: Date.now() / 1000,
+            ...(state === 'TASK_FINISHED' ? { exit_code: 0 } : {}),
+          },
+        },
+      },
+    });
+  }
+
+  private call(call: AgentCall): void {
+    void this.post(call).then(
+      async (response) => {
+        const text = await response.text();
+        if (response.status !== 202 && this.errors.length < 20)
+          this.errors.push(`${call.type} answered ${response.status}: ${text.slice(0, 200)}`);
+      },
+      (error: unknown) => {
+        if (this.errors.length < 20) this.errors.push(`${call.type} failed: ${String(error)}`);
+      },
+    );
+  }
+}
