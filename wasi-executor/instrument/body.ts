@@ -1,6 +1,8 @@
 /**
- * Rewrites one function body: remaps function and global indices (the fuel
- * imports shift them by one), and inserts fuel charges. The accounting is in
+ * Rewrites one function body: remaps function indices (shifted by the added
+ * function imports), global indices (shifted by the fuel global) and the
+ * labels that leave a wrapped loop, and inserts fuel charges and checks, a
+ * wrapper around each loop for its refill path, and the memory.grow hook. The accounting is in
  * docs/FUEL.md; in short, the body is cut into regions of straight-line code
  * (a region starts at function entry, after loop, if, else, end, br_if,
  * catch, catch_all and delegate), each region's static cost is charged when
@@ -70,9 +72,9 @@ const enum Frame {
 
 const enum Insert {
   Charge,
-  /** A loop header's charge and check; after a refill the check branches back to the header. */
+  /** A wrapped loop's header charge and check: below zero, branch to the wrapper's refill path. */
   Check,
-  /** The same for a loop with parameters (a branch back would need them): reload instead. */
+  /** The same for a loop with parameters (not wrapped: re-entering needs them): reload after the call. */
   CheckReload,
   Save,
   Load,
