@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DevCluster, ROOT, until, wasmos } from './cli-harness.js';
+import { CLI, DevCluster, ROOT, until, wasmos } from './cli-harness.js';
 
 /**
  * End to end, as a user drives it: `wasmos dev` in the background (two agents with 1 cpu each),
@@ -144,6 +145,38 @@ test('a job no agent can take waits with its reason, shows in tasks, and can be 
   const unknown = await wasmos(['kill', 'job-none'], env);
   assert.is(unknown.code, 1);
   assert.match(unknown.stderr, /not a job on this master/);
+});
+
+test('wasmos kill stops a running job; Ctrl-C on wasmos run kills its job', async () => {
+  const loop = ['--fuel', '1000000000000000', '--timeout', '300s', program('infinite-loop')];
+  const detached = await wasmos(['run', '--detach', ...loop], env);
+  const id = detached.stdout.trim();
+  await until(
+    async () => (await getJson<Job>(`/api/v1/jobs/${id}`)).state === 'running',
+    'running',
+  );
+  const killed = await wasmos(['kill', id], env);
+  assert.is(killed.code, 0, killed.stderr);
+  const ended = await until(async () => {
+    const job = await getJson<Job & { taskState?: string }>(`/api/v1/jobs/${id}`);
+    return job.state !== 'running' && job;
+  }, 'the job ended');
+  assert.is(ended.state, 'killed');
+  assert.is(ended.taskState, 'TASK_KILLED');
+
+  const child = spawn(process.execPath, [CLI, 'run', ...loop], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await until(() => stderr.includes('running on'), 'wasmos run shows the job running');
+  child.kill('SIGINT');
+  assert.is(await exited, 137, stderr);
+  assert.match(stderr, /killing job job-/);
+  assert.match(stderr, /wasmos: killed/);
 });
 
 test("wasmos logs prints a finished task's output", async () => {
