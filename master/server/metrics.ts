@@ -25,7 +25,6 @@ export function masterMetrics(
   limits: MetricsLimits = DEFAULT_METRICS_LIMITS,
 ): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'wasmos_master_process_' });
   const view = (): Readonly<CoreState> => ctx.driver.view();
   gauge(registry, 'wasmos_master_elected', 'Whether this master leads (1) or not (0).', [], (set) =>
     set({}, ctx.driver.isRunning ? 1 : 0),
@@ -190,12 +189,28 @@ function registerFuelCounter(
   });
 }
 
+let processRegistry: Registry | undefined;
+
+/**
+ * Process metrics (CPU, memory, event loop lag): one collector per process, not per term, since
+ * prom-client's event-loop monitor is never released.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: 'wasmos_master_' });
+  }
+  return processRegistry;
+}
+
 /** GET /metrics. */
 export function metricsRoutes(ctx: MasterContext): Hono {
   const registry = masterMetrics(ctx);
+  const process = processMetrics();
   const routes = new Hono();
-  routes.get('/', async (c) =>
-    c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }),
-  );
+  routes.get('/', async (c) => {
+    const text = `${await registry.metrics()}\n${await process.metrics()}`;
+    return c.body(text, 200, { 'content-type': registry.contentType });
+  });
   return routes;
 }

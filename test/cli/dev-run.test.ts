@@ -193,6 +193,26 @@ test("wasmos logs prints a finished task's output", async () => {
   assert.is(followed.stdout, 'hello from wasm\n');
 });
 
+test('wasmos run --linux runs a command where agents offer linux, else waits saying why', async () => {
+  const { agents } = await getJson<{ agents: Array<{ runtimes: string[] }> }>('/api/v1/agents');
+  const command = ['--linux', '--', '/bin/sh', '-c', 'echo hi; echo oops >&2; exit 3'];
+  if (agents.some((agent) => agent.runtimes.includes('linux'))) {
+    const run = await wasmos(['run', ...command], env);
+    assert.is(run.code, 3, run.stderr);
+    assert.is(run.stdout, 'hi\n');
+    assert.match(run.stderr, /oops/);
+    assert.match(run.stderr, /failed .*exit=3/);
+    return;
+  }
+  // No root or cgroups here: the agents said why, and the job says it too.
+  const detached = await wasmos(['run', '--detach', ...command], env);
+  const id = detached.stdout.trim();
+  const job = await getJson<{ state: string; waiting?: { code: string } }>(`/api/v1/jobs/${id}`);
+  assert.is(job.state, 'queued');
+  assert.is(job.waiting?.code, 'runtime_unavailable');
+  assert.is((await wasmos(['kill', id], env)).code, 0);
+});
+
 test('agents and frameworks tables, and --json', async () => {
   const agents = await wasmos(['agents'], env);
   assert.is(agents.code, 0, agents.stderr);
