@@ -7,7 +7,7 @@
  * (a region starts at function entry, after loop, if, else, end, br_if,
  * catch, catch_all and delegate), each region's static cost is charged when
  * it starts, and the remaining fuel is checked at function entry (when the
- * function makes calls) and at every loop header.
+ * function makes a call outside every loop) and at every loop header.
  *
  * One pass over the body records edits (index remaps, insertion points);
  * a second copies the body into the output applying them, once the region
@@ -197,6 +197,13 @@ export class BodyRewriter {
   private region = 0;
   private localCount = 0;
   private hasCalls = false;
+  /**
+   * Some call is outside every loop: recursion could then run without
+   * passing a loop header, so the function entry needs a check. When every
+   * call is inside a loop, the loop's header check runs before each call
+   * (fib as clang compiles it), and the entry check is left out.
+   */
+  private callOutsideLoops = false;
   private hasLoops = false;
   /** For each open frame, how many wrapped loops are open up to it (label remapping). */
   private readonly wrapCounts: number[] = [];
@@ -274,6 +281,7 @@ export class BodyRewriter {
     this.frames.push(Frame.Function);
     this.region = 0;
     this.hasCalls = false;
+    this.callOutsideLoops = false;
     this.hasLoops = false;
     this.wrapCounts.length = 0;
     this.wrapCounts.push(0);
@@ -529,6 +537,7 @@ export class BodyRewriter {
           break;
         case 0x10: // call
           this.hasCalls = true;
+          if (this.loopHeaderRegions.length === 0) this.callOutsideLoops = true;
           this.saveBefore(opStart);
           this.functionIndex(opStart);
           this.edits.add(reader.pos, Insert.Load, 0, 0);
@@ -536,6 +545,7 @@ export class BodyRewriter {
           break;
         case 0x11: // call_indirect
           this.hasCalls = true;
+          if (this.loopHeaderRegions.length === 0) this.callOutsideLoops = true;
           this.saveBefore(opStart);
           this.typeIndex();
           reader.u32();
@@ -544,6 +554,7 @@ export class BodyRewriter {
           break;
         case 0x12: // return_call
           this.hasCalls = true;
+          if (this.loopHeaderRegions.length === 0) this.callOutsideLoops = true;
           this.saveBefore(opStart);
           this.functionIndex(opStart);
           this.charge(1);
@@ -551,6 +562,7 @@ export class BodyRewriter {
           break;
         case 0x13: // return_call_indirect
           this.hasCalls = true;
+          if (this.loopHeaderRegions.length === 0) this.callOutsideLoops = true;
           this.saveBefore(opStart);
           this.typeIndex();
           reader.u32();
@@ -721,14 +733,15 @@ export class BodyRewriter {
     const body = this.body;
     const cost = this.costs[0]!;
     const fuel = this.space.fuelGlobalIndex;
-    if (mode === Mode.Global && !this.hasCalls) {
+    const entryCheck = this.hasCalls && this.callOutsideLoops;
+    if (mode === Mode.Global && !entryCheck) {
       this.emitCharge(mode, cost);
       return;
     }
     body.byte(OP_GLOBAL_GET);
     body.u32(fuel);
     if (cost > 0) this.emitSubtract(cost);
-    if (!this.hasCalls) {
+    if (!entryCheck) {
       body.byte(OP_LOCAL_SET);
       body.u32(this.localCount);
       return;

@@ -135,6 +135,19 @@ for (const strategy of STRATEGIES) {
     assert.is(run.consumed(), 1000n);
   });
 
+  test(`[${strategy}] recursion through a call inside a loop runs out of fuel at the loop header`, () => {
+    // Every call is in a loop, so the entry has no check: the header's check stops it.
+    const bytes = buildModule({
+      functions: [{ body: [op.loop, op.void, op.call, 0, op.end], exportName: 'recurse' }],
+    });
+    const run = instantiate(instrumentOrFail(bytes, strategy), 500n);
+    assert.throws(
+      () => exported<() => void>(run.instance, 'recurse')(),
+      (error: unknown) => error instanceof OutOfFuel,
+    );
+    assert.is(run.fuel.value, 0n);
+  });
+
   test(`[${strategy}] deep recursion without loops still runs out of fuel`, () => {
     const bytes = buildModule({ functions: [{ body: [op.call, 0], exportName: 'recurse' }] });
     const run = instantiate(instrumentOrFail(bytes, strategy), 500n);
