@@ -96,6 +96,11 @@ async function waitForText(page: Page, text: string, what: string): Promise<void
   }
 }
 
+/** The task page's section of one output stream (its heading, status and text). */
+function streamSection(page: Page, stream: 'stdout' | 'stderr') {
+  return page.locator('section', { has: page.locator(`pre[data-stream="${stream}"]`) }).last();
+}
+
 test('the master serves the UI at /ui/ under a strict CSP, and / sends the browser there', async () => {
   const { url } = the().master;
   const root = await fetch(`${url}/`, { redirect: 'manual' });
@@ -150,6 +155,11 @@ test('the overview and agents pages show the registered agent', async () => {
       cells.some((cell) => cell.includes('wasm')),
       `runtimes in ${JSON.stringify(cells)}`,
     );
+    // The agent runs with --runtimes wasm: it says linux is off and why.
+    assert.ok(
+      cells.some((cell) => cell.includes('linux (disabled): ')),
+      `unavailable runtimes in ${JSON.stringify(cells)}`,
+    );
     assert.equal(problems, []);
   } finally {
     await page.close();
@@ -189,12 +199,82 @@ test('a submitted job reaches TASK_FINISHED in the UI and its output shows as te
       'the task page to show the whole stdout',
       UI_DEADLINE_MS,
     );
-    await page.getByText('complete, ').first().waitFor();
+    await streamSection(page, 'stdout').getByText('complete, ').waitFor();
     await waitForText(page, 'TASK_FINISHED', 'the task page to show the state');
 
     assert.is(await page.locator('img').count(), 0, 'no markup from task data');
     assert.is(await page.locator('#view b').count(), 0, 'no markup from task output');
     assert.is(await page.evaluate('window.__uiPwned'), undefined);
+    assert.equal(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a flooding task output is followed to its end: whole lines in order, the same end as the agent', async () => {
+  const { master } = the();
+  const digest = await upload(master.url, 'output-flood');
+  // Prints lines as fast as it can until its 3 s timeout ends it: megabytes (many log chunks)
+  // on a quiet machine, fewer under load. The page opens while it is queued or running and
+  // follows it to the end; whatever the volume, what it shows must be the stream, in order.
+  const submitted = await fetch(`${master.url}/api/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'flood',
+      wasm: { digest, fuel: Number.MAX_SAFE_INTEGER, timeout_ms: 3000 },
+    }),
+  });
+  assert.is(submitted.status, 201, await submitted.clone().text());
+  const { id } = (await submitted.json()) as { id: string };
+
+  const { page, problems } = await openPage();
+  try {
+    await page.goto(`${master.url}/ui/#/tasks/${encodeURIComponent(id)}`);
+    const stdout = page.locator('pre[data-stream="stdout"]');
+    const ended = await until(
+      async () => {
+        const job = (await (await fetch(`${master.url}/api/v1/jobs/${id}`)).json()) as {
+          state: string;
+          taskState?: string;
+        };
+        return !['queued', 'placed', 'running'].includes(job.state) && job.taskState;
+      },
+      'the flood to end',
+      UI_DEADLINE_MS,
+    );
+    await waitForText(page, ended, 'the task page to show how the task ended');
+    await streamSection(page, 'stdout').getByText('complete, ').waitFor();
+
+    // What the page shows ends exactly where the agent's copy of the stream ends.
+    const tail = (await (
+      await fetch(`${master.url}/api/v1/tasks/${id}/logs?stream=stdout&length=200`)
+    ).json()) as { data: string; complete: boolean };
+    assert.ok(tail.complete);
+    const shown = (await stdout.textContent()) ?? '';
+    assert.ok(shown.length <= 2 * 1024 * 1024, `the page keeps at most 2 Mi characters`);
+    assert.ok(shown.endsWith(Buffer.from(tail.data, 'base64').toString('utf8')), 'the same end');
+    // Every whole line follows the one before: no byte lost or repeated between chunks. Only
+    // the last line (cut by the kill) and lines next to an announced skip may be partial.
+    const lines = shown.split('\n').filter(Boolean);
+    const isNotice = (line: string | undefined) => /skipped|no longer kept/.test(line ?? '');
+    let previous: number | undefined;
+    lines.forEach((line, index) => {
+      const match = /^flood line (\d+): the quick brown fox jumps over the lazy dog$/.exec(line);
+      if (match) {
+        const number = Number(match[1]);
+        if (previous !== undefined) assert.is(number, previous + 1, 'lines follow each other');
+        previous = number;
+        return;
+      }
+      const partialAllowed =
+        isNotice(line) ||
+        index === lines.length - 1 ||
+        isNotice(lines[index + 1]) ||
+        isNotice(lines[index - 1]);
+      assert.ok(partialAllowed, `unexpected line ${JSON.stringify(line.slice(0, 120))}`);
+      previous = undefined;
+    });
     assert.equal(problems, []);
   } finally {
     await page.close();

@@ -5,7 +5,12 @@ import { bytes } from './format.js';
 /** Characters of one stream kept on the page; older text is cut from the top past this. */
 export const LOG_CHARS_SHOWN_MAX = 2 * 1024 * 1024;
 /** Chunks fetched back to back in one poll while a stream has more to give (catching up). */
-export const LOG_CHUNKS_PER_POLL_MAX = 8;
+export const LOG_CHUNKS_PER_POLL_MAX = 32;
+/**
+ * Bytes the page is willing to fetch behind the end of a stream. A page opened on a task that
+ * already wrote more jumps ahead (saying how much it skipped): it would cut older text anyway.
+ */
+export const LOG_BYTES_BEHIND_MAX = LOG_CHARS_SHOWN_MAX / 2;
 
 /**
  * Follows one output stream of a task (stdout or stderr): each poll asks the master for the
@@ -63,11 +68,16 @@ export class LogFollower {
       this.nextOffset = chunk.offset + chunk.data.length;
       this.done = chunk.complete && this.nextOffset >= chunk.size;
       if (this.done) text += this.decoder.decode();
+      if (chunk.size - this.nextOffset > LOG_BYTES_BEHIND_MAX) {
+        const skipTo = chunk.size - LOG_BYTES_BEHIND_MAX;
+        text += `${this.decoder.decode()}\n[… ${bytes(skipTo - this.nextOffset)} skipped: this page shows the last ${bytes(LOG_BYTES_BEHIND_MAX)}; \`wasmos logs\` has it all …]\n`;
+        this.nextOffset = skipTo;
+      }
       this.show(text);
       this.status.textContent = this.done
         ? `complete, ${bytes(chunk.size)}`
         : `following, ${bytes(chunk.size)} so far`;
-      if (chunk.data.length === 0) return;
+      if (chunk.data.length === 0 || this.nextOffset >= chunk.size) return;
     }
   }
 
