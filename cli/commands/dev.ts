@@ -122,6 +122,13 @@ async function startCluster(flags: DevFlags) {
     port,
     host: MASTER_DEFAULTS.host,
     log: createLogger('master', level ? { level } : {}),
+  }).catch((error: unknown) => {
+    if (error instanceof WasmosError && error.code === 'LISTEN_FAILED')
+      throw new WasmosError(
+        error.code,
+        `${error.message}: is another \`wasmos dev\` (or master) running? Stop it, or pick another --port`,
+      );
+    throw error;
   });
   const agents: RunningAgent[] = [];
   try {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { err, ok, type Result } from '../../../lib/result.js';
 import { CommandInfo, WasmInfo } from '../../../protocol/index.js';
 import type { PlainValue } from '../../core/messages.js';
+import { parseResources } from '../../core/resources.js';
 import type { TaskReason, TaskState, TaskStatusView } from '../../core/tasks.js';
 import type { JobSpec } from './spec.js';
 
@@ -237,5 +238,7 @@ export function decodeJob(id: string, value: unknown): Result<JobRecord, string>
   if (parsed.data.id !== id) return err(`job ${id} is stored under another id`);
   if (!isEnded(parsed.data.state) && !parsed.data.spec)
     return err(`job ${id} is ${parsed.data.state} but has no spec`);
+  const resources = parseResources(parsed.data.summary.resources);
+  if (!resources.ok) return err(`job ${id}: ${resources.error.message}`);
   return ok(parsed.data as JobRecord);
 }

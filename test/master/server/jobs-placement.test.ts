@@ -9,7 +9,12 @@ import {
   type Placeable,
   type PlacementOffer,
 } from '../../../master/server/jobs/placement.js';
-import { applyTaskStatus, newJob } from '../../../master/server/jobs/record.js';
+import {
+  applyTaskStatus,
+  decodeJob,
+  encodeJob,
+  newJob,
+} from '../../../master/server/jobs/record.js';
 import { parseJobRequest, taskInfoOf } from '../../../master/server/jobs/spec.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -165,6 +170,21 @@ test('task statuses move a job forward only, and an ended job drops its spec', (
   assert.is(failed.job.summary.digest, DIGEST);
   const again = applyTaskStatus(failed.job, status('TASK_RUNNING'), 4000);
   assert.not.ok(again.changed);
+});
+
+test('a job record from the registry is checked before it is used', () => {
+  const spec = parseJobRequest({ wasm: { digest: DIGEST } }, DEFAULT_JOBS_LIMITS);
+  assert.ok(spec.ok);
+  const record = encodeJob(newJob('job-1', spec.value, 1000));
+  assert.ok(decodeJob('job-1', record).ok);
+  assert.not.ok(decodeJob('job-2', record).ok, 'stored under another id');
+  const tampered = JSON.parse(JSON.stringify(record)) as { summary: { resources: object } };
+  tampered.summary.resources = { 'Not A Name': 1 };
+  const refused = decodeJob('job-1', tampered);
+  assert.ok(!refused.ok);
+  assert.match(refused.error, /not valid/);
+  const { spec: _spec, ...withoutSpec } = record as Record<string, unknown>;
+  assert.not.ok(decodeJob('job-1', withoutSpec).ok, 'a queued job needs its spec');
 });
 
 test.run();
