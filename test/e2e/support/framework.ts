@@ -153,12 +153,20 @@ export class HttpFramework {
     }
   }
 
-  /** Waits for an offer not used yet and launches one task on it; returns the agent id. */
-  async launch(task: (offer: Offer) => TaskInfo): Promise<string> {
+  /**
+   * Waits for an offer not used yet (and `wanted`, if given) and launches one task on it;
+   * returns the agent id.
+   */
+  async launch(
+    task: (offer: Offer) => TaskInfo,
+    wanted: (offer: Offer) => boolean = () => true,
+  ): Promise<string> {
     const offer = await until(() => {
       for (const event of this.events) {
         if (event.type !== 'OFFERS') continue;
-        const fresh = event.offers.offers.find((each) => !this.usedOffers.has(each.id.value));
+        const fresh = event.offers.offers.find(
+          (each) => !this.usedOffers.has(each.id.value) && wanted(each),
+        );
         if (fresh) return fresh;
       }
       return undefined;

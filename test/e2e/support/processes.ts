@@ -143,6 +143,7 @@ export function startAgentProcess(
   index: number,
   masterUrl: string,
   workDir: string,
+  runtimes = 'wasm',
 ): CliProcess {
   return new CliProcess([
     'agent',
@@ -157,7 +158,7 @@ export function startAgentProcess(
     '--resources',
     'cpus:2;mem:1024',
     '--runtimes',
-    'wasm',
+    runtimes,
   ]);
 }
 
