@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { BenchFramework } from '../cluster/support/framework.js';
 import { ParentChannel } from '../cluster/support/ipc.js';
 import { loadIdentity, loadMasterTrust } from '../cluster/support/keys.js';
-import { waitUntil } from '../cluster/support/measure.js';
+import { cpuMs, waitUntil } from '../cluster/support/measure.js';
 import { SimAgent } from '../cluster/support/sim-agent.js';
 import type { OffersLoadResult } from './offers.js';
 
@@ -51,12 +51,14 @@ await framework.subscribe();
 parent.send({ type: 'ready' });
 await parent.receive('run');
 const startedAt = performance.now();
+const cpuBefore = cpuMs();
 for (let index = 0; index < config.tasks; index++) framework.submit(`task-${index}`);
 const progress = setInterval(() => console.error(`progress: ${framework.progress()}`), 10_000);
 await waitUntil(() => framework.ended >= config.tasks, 'every task to finish', 600_000);
 clearInterval(progress);
 const result: OffersLoadResult = {
   wallMs: performance.now() - startedAt,
+  loadCpuMs: cpuMs() - cpuBefore,
   offers: framework.offersReceived,
   acceptCalls: framework.acceptCalls,
   launched: framework.launched,

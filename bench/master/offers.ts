@@ -41,6 +41,8 @@ const taskMem = positiveNumber('task-mem', values['task-mem'], 16);
 
 export interface OffersLoadResult {
   readonly wallMs: number;
+  /** CPU time of the simulated agents and the framework (their process). */
+  readonly loadCpuMs: number;
   readonly offers: number;
   readonly acceptCalls: number;
   readonly launched: number;
@@ -97,6 +99,9 @@ try {
   );
   console.log(
     `master CPU ${masterCpuMs.toFixed(0)} ms: ${(masterCpuMs / Math.max(1, result.ended)).toFixed(3)} ms per task (launch + 2 updates + 2 acks), ${((masterCpuMs / wallMs) * 100).toFixed(0)}% of a core`,
+  );
+  console.log(
+    `simulated agents + framework CPU ${result.loadCpuMs.toFixed(0)} ms: ${(result.loadCpuMs / Math.max(1, result.ended)).toFixed(3)} ms per task, ${((result.loadCpuMs / wallMs) * 100).toFixed(0)}% of a core`,
   );
   if (result.errors.length > 0) console.log(`errors: ${result.errors.slice(0, 5).join('; ')}`);
   if (result.ended !== tasks || result.launchesSeenByAgents !== result.launched)

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { CALLS_IN_FLIGHT_MAX, describeFailure, Limiter } from './limiter.js';
 import {
   open,
   RecordIoDecoder,
@@ -13,6 +14,9 @@ import {
   type TrustStore,
   type WasmInfo,
 } from '../../../protocol/index.js';
+
+/** Sends of one call before it counts as failed (network errors only). */
+const NETWORK_ATTEMPTS_MAX = 5;
 
 export interface BenchFrameworkOptions {
   readonly url: string;
@@ -55,6 +59,7 @@ export class BenchFramework {
   readonly runningAt = new Map<string, number>();
   readonly endedAt = new Map<string, number>();
   private readonly signer: Signer;
+  private readonly calls = new Limiter(CALLS_IN_FLIGHT_MAX);
   private readonly replay = new ReplayGuard();
   private readonly abort = new AbortController();
   private streamId: string | undefined;
@@ -67,15 +72,31 @@ export class BenchFramework {
     this.taskMilliCpus = Math.round(options.taskCpus * 1000);
   }
 
+  /**
+   * Posts a signed call. Streams (SUBSCRIBE, REGISTER) go at once; other calls wait for room
+   * among CALLS_IN_FLIGHT_MAX and are retried on a network failure (a real framework retries too).
+   */
   private post(call: SchedulerCall, signal?: AbortSignal): Promise<Response> {
-    return fetch(`${this.options.url}/api/v1/scheduler`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/cbor',
-        ...(this.streamId ? { 'mesos-stream-id': this.streamId } : {}),
-      },
-      body: this.signer.seal('scheduler.call', call),
-      ...(signal ? { signal } : {}),
+    const send = () =>
+      fetch(`${this.options.url}/api/v1/scheduler`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/cbor',
+          ...(this.streamId ? { 'mesos-stream-id': this.streamId } : {}),
+        },
+        body: this.signer.seal('scheduler.call', call),
+        ...(signal ? { signal } : {}),
+      });
+    if (signal) return send();
+    return this.calls.run(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await send();
+        } catch (error) {
+          if (attempt >= NETWORK_ATTEMPTS_MAX) throw new Error(describeFailure(error));
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        }
+      }
     });
   }
 
@@ -112,7 +133,7 @@ export class BenchFramework {
 
   /** One line for a long run's progress output. */
   progress(): string {
-    return `offers ${this.offersReceived} (held ${this.held.size}), launched ${this.launched}, waiting ${this.pending.length}, running ${this.runningAt.size}, ended ${this.ended}, errors ${this.errors.length}`;
+    return `offers ${this.offersReceived} (held ${this.held.size}), launched ${this.launched}, waiting ${this.pending.length}, running ${this.runningAt.size}, ended ${this.ended}, errors ${this.errors.length}${this.errors.length > 0 ? ` (last: ${this.errors.at(-1)})` : ''}`;
   }
 
   get waiting(): number {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { CALLS_IN_FLIGHT_MAX, describeFailure, Limiter } from './limiter.js';
 import {
   open,
   RecordIoDecoder,
@@ -10,6 +11,9 @@ import {
   type TaskState,
   type TrustStore,
 } from '../../../protocol/index.js';
+
+/** Sends of one call before it counts as failed (network errors only). */
+const NETWORK_ATTEMPTS_MAX = 5;
 
 export interface SimAgentOptions {
   readonly url: string;
@@ -32,6 +36,7 @@ export class SimAgent {
   updatesSent = 0;
   readonly errors: string[] = [];
   private readonly signer: Signer;
+  private readonly calls = new Limiter(CALLS_IN_FLIGHT_MAX);
   private readonly replay = new ReplayGuard();
   private readonly abort = new AbortController();
   private streamId: string | undefined;
@@ -46,15 +51,31 @@ export class SimAgent {
     this.signer = new Signer(options.identity);
   }
 
+  /**
+   * Posts a signed call. Streams (SUBSCRIBE, REGISTER) go at once; other calls wait for room
+   * among CALLS_IN_FLIGHT_MAX and are retried on a network failure (a real agent retries too).
+   */
   private post(call: AgentCall, signal?: AbortSignal): Promise<Response> {
-    return fetch(`${this.options.url}/api/v1/agent`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/cbor',
-        ...(this.streamId ? { 'mesos-stream-id': this.streamId } : {}),
-      },
-      body: this.signer.seal('agent.call', call),
-      ...(signal ? { signal } : {}),
+    const send = () =>
+      fetch(`${this.options.url}/api/v1/agent`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/cbor',
+          ...(this.streamId ? { 'mesos-stream-id': this.streamId } : {}),
+        },
+        body: this.signer.seal('agent.call', call),
+        ...(signal ? { signal } : {}),
+      });
+    if (signal) return send();
+    return this.calls.run(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await send();
+        } catch (error) {
+          if (attempt >= NETWORK_ATTEMPTS_MAX) throw new Error(describeFailure(error));
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        }
+      }
     });
   }
 
