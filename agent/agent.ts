@@ -133,6 +133,8 @@ export class Agent implements RunningAgent {
   private readonly running = new Map<string, Running>();
   private readonly work = new Set<Promise<unknown>>();
   private session: AgentSession | undefined;
+  /** The master of the current stream (a list or zk:// resolves to one), for blob downloads. */
+  private channel: AgentChannel | undefined;
   private heartbeat: Cancel | undefined;
   private diskCheck: Cancel | undefined;
   private trustReloader: TrustReloader | undefined;
@@ -340,6 +342,7 @@ export class Agent implements RunningAgent {
       requestTimeoutMs: this.limits.fetchTimeoutMs,
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
     });
+    this.channel = channel;
     this.session = new AgentSession(
       {
         channel,
@@ -645,7 +648,7 @@ export class Agent implements RunningAgent {
     const wasm = task.info.wasm;
     assert(wasm !== undefined, 'a wasm task has a wasm section');
     const sources = [
-      `${new URL(this.options.masterUrl).origin}/api/v1/blobs/${wasm.digest.slice('sha256:'.length)}`,
+      `${this.channel?.master ?? ''}/api/v1/blobs/${wasm.digest.slice('sha256:'.length)}`,
       ...(wasm.url ? [wasm.url] : []),
     ];
     const lease = await this.cache.acquire(wasm.digest, sources);

@@ -6,6 +6,8 @@ import type { Signer } from '../../protocol/envelope/seal.js';
 import type { TrustStore } from '../../protocol/keys/trust.js';
 import type { AgentCall, AgentEvent } from '../../protocol/messages/agent.js';
 import { RecordIoDecoder } from '../../protocol/recordio.js';
+import { leaderBaseFrom } from '../../cli/client/leader.js';
+import { MasterLocator, type MasterLocatorLimits } from './masters.js';
 
 /** Redirects followed for one request (a 307 names the leader; a chain means masters disagree). */
 export const REDIRECTS_MAX = 3;
@@ -37,8 +39,13 @@ export class ChannelFailure extends Error {
 }
 
 export interface ChannelOptions {
-  /** Where to start; replaced by the leader's origin when a master redirects. */
+  /**
+   * Where the masters are: a URL, a comma-separated list of URLs, or `zk://` (see masters.ts).
+   * Each subscribe starts from it again; a redirect moves to the leader for that stream.
+   */
   readonly masterUrl: string;
+  /** Limits of going round the masters (default DEFAULT_MASTER_LOCATOR_LIMITS). */
+  readonly locatorLimits?: MasterLocatorLimits;
   readonly signer: Signer;
   /** Master keys only: an event signed by anything else is refused. */
   readonly trust: TrustStore;
@@ -50,27 +57,73 @@ export interface ChannelOptions {
 /**
  * The HTTP client side of docs/AGENT-CHANNEL.md: signs calls, opens the event stream, verifies
  * every event (signature by a trusted master key, replay window, clock skew, schema), follows
- * 307 redirects to the leader. No retry policy here: that is AgentSession's.
+ * 307 redirects to the leader, and goes round the masters (or asks ZooKeeper again) while none
+ * leads. No backoff between subscriptions here: that is AgentSession's.
  */
 export class AgentChannel {
-  private masterOrigin: string;
+  /** The base URL of the master of the current (or last) stream; calls go there. */
+  private masterBase: string;
+  private answered: string | undefined;
   private readonly replay = new ReplayGuard();
+  private readonly masters: MasterLocator;
 
+  /** Throws on a `masterUrl` that parseMasterLocation refuses (check it at the edge first). */
   constructor(private readonly options: ChannelOptions) {
-    this.masterOrigin = new URL(options.masterUrl).origin;
+    const masters = MasterLocator.from(options.masterUrl, {
+      ...(options.locatorLimits ? { limits: options.locatorLimits } : {}),
+    });
+    if (!masters.ok) throw new Error(`bad master location: ${masters.error}`);
+    this.masters = masters.value;
+    this.masterBase = this.masters.initial;
   }
 
   get master(): string {
-    return this.masterOrigin;
+    return this.masterBase;
   }
 
-  /** Sends REGISTER or REREGISTER and returns the event stream the master answers with. */
+  /** Stops following the election (zk://); a subscribe in progress gives up. */
+  close(): Promise<void> {
+    return this.masters.close();
+  }
+
+  /**
+   * Sends REGISTER or REREGISTER and returns the event stream the master answers with. Tries
+   * the master of the last stream, then the configured ones (or the leader ZooKeeper names);
+   * masters that are unreachable or know no leader are skipped, and after a round without an
+   * answer it waits and goes round again, up to the locator's findTimeoutMs.
+   */
   async subscribe(call: AgentCall): Promise<Result<Subscription, ChannelError>> {
+    const masters = this.masters;
+    const deadline = this.options.clock.nowMs() + masters.limits.findTimeoutMs;
+    let last: ChannelError = {
+      code: 'NO_LEADER',
+      message: `no leading master known at ${masters.description}`,
+    };
+    for (;;) {
+      for (const base of masters.candidates(this.answered)) {
+        if (masters.isClosed) return err(last);
+        const subscribed = await this.subscribeAt(base, call);
+        if (subscribed.ok) return subscribed;
+        last = subscribed.error;
+        if (!RETRYABLE.has(last.code)) return subscribed;
+      }
+      if (masters.isClosed || this.options.clock.nowMs() + masters.limits.roundRetryMs > deadline)
+        return err(last);
+      await masters.waitBeforeNextRound();
+    }
+  }
+
+  private async subscribeAt(
+    base: string,
+    call: AgentCall,
+  ): Promise<Result<Subscription, ChannelError>> {
     const abort = new AbortController();
-    const response = await this.post(call, undefined, abort.signal, true);
+    const response = await this.post(base, call, undefined, abort.signal, true);
     if (!response.ok) return response;
-    const streamId = response.value.headers.get(STREAM_ID_HEADER);
-    const body = response.value.body;
+    this.masterBase = response.value.base;
+    this.answered = response.value.base;
+    const streamId = response.value.response.headers.get(STREAM_ID_HEADER);
+    const body = response.value.response.body;
     if (!streamId || !body) {
       abort.abort();
       return err({
@@ -88,22 +141,26 @@ export class AgentChannel {
   /** Sends HEARTBEAT, STATUS_UPDATE or LOGS on an open stream; ok when the master accepted it (202). */
   async send(call: AgentCall, streamId: string): Promise<Result<void, ChannelError>> {
     const response = await this.post(
+      this.masterBase,
       call,
       streamId,
       AbortSignal.timeout(this.options.requestTimeoutMs),
       false,
     );
     if (!response.ok) return response;
-    await response.value.body?.cancel();
+    await response.value.response.body?.cancel();
     return ok(undefined);
   }
 
+  /** One call to `first`, following redirects; answers with the master that took it. */
   private async post(
+    first: string,
     call: AgentCall,
     streamId: string | undefined,
     signal: AbortSignal,
     streaming: boolean,
-  ): Promise<Result<Response, ChannelError>> {
+  ): Promise<Result<{ response: Response; base: string }, ChannelError>> {
+    let base = first;
     const fetcher = this.options.fetch ?? fetch;
     const envelope = this.options.signer.seal('agent.call', call);
     for (let redirects = 0; redirects <= REDIRECTS_MAX; redirects++) {
@@ -114,7 +171,7 @@ export class AgentChannel {
       if (streamId) headers[STREAM_ID_HEADER] = streamId;
       let response: Response;
       try {
-        const url = this.masterOrigin + AGENT_PATH;
+        const url = base + AGENT_PATH;
         response = await fetcher(url, {
           method: 'POST',
           headers,
@@ -123,17 +180,25 @@ export class AgentChannel {
           signal,
         });
       } catch (error) {
-        return err({ code: 'UNREACHABLE', message: `${this.masterOrigin}: ${describe(error)}` });
+        return err({ code: 'UNREACHABLE', message: `${base}: ${describe(error)}` });
       }
       if (response.status === 307 || response.status === 308) {
         const location = response.headers.get('location');
         await response.body?.cancel();
         if (!location)
           return err({ code: 'NO_LEADER', message: 'redirect without a Location', status: 307 });
-        this.masterOrigin = new URL(location, this.masterOrigin).origin;
+        // Masters send absolute Locations; anything else is not followed.
+        const next = leaderBaseFrom(location, AGENT_PATH);
+        if (!next)
+          return err({
+            code: 'NO_LEADER',
+            message: `unusable redirect to ${location}`,
+            status: 307,
+          });
+        base = next;
         continue;
       }
-      if (response.status === (streaming ? 200 : 202)) return ok(response);
+      if (response.status === (streaming ? 200 : 202)) return ok({ response, base });
       return err(await refusal(response));
     }
     return err({ code: 'REDIRECT_LOOP', message: `more than ${REDIRECTS_MAX} redirects` });
@@ -189,6 +254,13 @@ export class AgentChannel {
     return opened.value.body;
   }
 }
+
+/** Failures that mean "try another master" rather than "this agent is refused". */
+const RETRYABLE: ReadonlySet<ChannelErrorCode> = new Set([
+  'UNREACHABLE',
+  'NO_LEADER',
+  'REDIRECT_LOOP',
+]);
 
 async function refusal(response: Response): Promise<ChannelError> {
   const text = (await response.text().catch(() => '')).slice(0, 1000);

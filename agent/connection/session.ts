@@ -54,6 +54,8 @@ export class AgentSession {
     this.running = false;
     this.current?.close();
     this.wake?.();
+    // Ends a subscribe that is going round the masters, and stops following ZooKeeper.
+    await this.options.channel.close();
     await this.loop;
   }
 
@@ -95,6 +97,10 @@ export class AgentSession {
       return false;
     }
     const subscription = subscribed.value;
+    if (!this.running) {
+      subscription.close();
+      return false;
+    }
     this.current = subscription;
     let registered = false;
     let reason = 'the stream ended';

@@ -59,7 +59,7 @@ export function parseMasterLocation(
 }
 
 /** An http(s) base URL without a trailing slash, or undefined. */
-function masterBase(text: string): string | undefined {
+export function masterBase(text: string): string | undefined {
   let url: URL;
   try {
     url = new URL(text);
@@ -190,7 +190,7 @@ export class LeaderFollower {
 }
 
 /** The leader's base URL from a redirect to `<base><path>[?query]`. */
-function leaderBaseFrom(location: string | null, path: string): string | undefined {
+export function leaderBaseFrom(location: string | null, path: string): string | undefined {
   if (!location) return undefined;
   let url: URL;
   try {

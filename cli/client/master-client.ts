@@ -1,14 +1,22 @@
 import { createHash } from 'node:crypto';
 import { WasmosError } from '../../lib/errors.js';
+import type { ZkUrl } from '../../lib/zookeeper/url.js';
 import {
   DEFAULT_LEADER_CLIENT_LIMITS,
+  findLeader,
   LeaderFollower,
   parseMasterLocation,
+  type LeaderClientLimits,
   type LeaderRequest,
 } from './leader.js';
 
 /** Where the CLI looks for the master when neither --master nor WASMOS_MASTER says. */
 export const DEFAULT_MASTER_URL = 'http://127.0.0.1:5050';
+
+/** The `--master` help of the client commands. */
+export const MASTER_OPTION_HELP =
+  'master URL, comma-separated master URLs (the leader is followed), or ' +
+  'zk://h1:2181,h2:2181/wasmos (else WASMOS_MASTER, else http://127.0.0.1:5050)';
 
 export interface MasterClientOptions {
   /** `--master`; else WASMOS_MASTER; else DEFAULT_MASTER_URL. */
@@ -36,22 +44,23 @@ interface ErrorBody {
  */
 export class MasterClient {
   readonly location: string;
-  private readonly follower: LeaderFollower;
+  /** For a list of URLs: made at once; for zk://: once ZooKeeper named the leader. */
+  private follower: LeaderFollower | undefined;
+  private readonly zk: ZkUrl | undefined;
+  private readonly limits: LeaderClientLimits;
   private readonly authorization: string | undefined;
 
   constructor(options: MasterClientOptions = {}) {
     this.location = masterUrlFrom(options.master);
     const parsed = parseMasterLocation(this.location);
     if (!parsed.ok) throw new WasmosError('BAD_MASTER_URL', `--master: ${parsed.error}`);
-    if (parsed.value.kind !== 'urls')
-      throw new WasmosError(
-        'BAD_MASTER_URL',
-        'zk:// locations are for masters and agents; give the CLI http://host:port URLs',
-      );
-    this.follower = new LeaderFollower(parsed.value.urls, {
+    this.limits = {
       ...DEFAULT_LEADER_CLIENT_LIMITS,
       findTimeoutMs: options.findTimeoutMs ?? 5_000,
-    });
+    };
+    if (parsed.value.kind === 'urls')
+      this.follower = new LeaderFollower(parsed.value.urls, this.limits);
+    else this.zk = parsed.value.zk;
     const credentials = options.credentials ?? process.env['WASMOS_CREDENTIALS'];
     this.authorization =
       credentials === undefined
@@ -59,9 +68,9 @@ export class MasterClient {
         : `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
   }
 
-  /** The base URL of the master that answered last. */
+  /** The base URL of the master that answered last (before any answered: --master). */
   get url(): string {
-    return this.follower.current;
+    return this.follower?.current ?? this.location;
   }
 
   async request(path: string, request: LeaderRequest = {}): Promise<Response> {
@@ -70,7 +79,14 @@ export class MasterClient {
       ...request.headers,
     };
     try {
-      return await this.follower.fetch(path, { ...request, headers });
+      if (!this.zk) return await this.follower!.fetch(path, { ...request, headers });
+      // zk://: ask ZooKeeper for the leader; when it does not answer (it died, or was deposed
+      // since), ask again once: the election may have moved on.
+      try {
+        return await (await this.zkFollower(false)).fetch(path, { ...request, headers });
+      } catch {
+        return await (await this.zkFollower(true)).fetch(path, { ...request, headers });
+      }
     } catch (error) {
       const message = (error as Error).message;
       const cause = message.includes('fetch failed')
@@ -84,6 +100,14 @@ export class MasterClient {
           'Start one with `wasmos dev`, or point --master (or WASMOS_MASTER) at a running master.',
       );
     }
+  }
+
+  /** A follower of the leader ZooKeeper names (a standby it reaches redirects to the leader). */
+  private async zkFollower(again: boolean): Promise<LeaderFollower> {
+    if (this.follower && !again) return this.follower;
+    const leader = await findLeader(this.zk!, { limits: this.limits });
+    this.follower = new LeaderFollower([leader.address], this.limits);
+    return this.follower;
   }
 
   /** A JSON answer; any non-2xx becomes a WasmosError carrying the master's reason. */

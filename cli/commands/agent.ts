@@ -5,6 +5,7 @@ import { readMasterKeys } from '../../agent/checkpoint/identity.js';
 import type { Runtime } from '../../agent/containerizer/containerizer.js';
 import { parseAttributes, parseResources } from '../../agent/options.js';
 import { WasmosError } from '../../lib/errors.js';
+import { parseMasterLocation } from '../client/leader.js';
 import { createLogger } from '../../lib/log.js';
 
 interface AgentFlags {
@@ -38,7 +39,11 @@ export function register(program: Command): void {
   program
     .command('agent')
     .description('run an agent: connect to the master and run the tasks it launches')
-    .option('--master <url>', 'master URL (else WASMOS_MASTER, else http://127.0.0.1:5050)')
+    .option(
+      '--master <where>',
+      'master URL, a comma-separated list of master URLs, or zk://h1:2181,h2:2181/wasmos to ' +
+        'follow the leader through ZooKeeper (else WASMOS_MASTER, else http://127.0.0.1:5050)',
+    )
     .option(
       '--work-dir <dir>',
       'where the agent keeps its key, state, components and sandboxes',
@@ -75,9 +80,12 @@ export function register(program: Command): void {
       const attributes =
         flags.attributes === undefined ? undefined : parseAttributes(flags.attributes);
       if (attributes && !attributes.ok) throw new WasmosError('BAD_OPTION', attributes.error);
+      const masterUrl = flags.master ?? process.env['WASMOS_MASTER'] ?? 'http://127.0.0.1:5050';
+      const location = parseMasterLocation(masterUrl);
+      if (!location.ok) throw new WasmosError('BAD_OPTION', `--master: ${location.error}`);
       const logger = createLogger('agent');
       const agent = await startAgent({
-        masterUrl: flags.master ?? process.env['WASMOS_MASTER'] ?? 'http://127.0.0.1:5050',
+        masterUrl,
         workDir: resolve(flags.workDir),
         trust: await readMasterKeys(flags.trust),
         // Reloaded on change and on SIGHUP, so a rotated master key needs no agent restart.

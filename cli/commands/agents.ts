@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatResources, formatTable } from '../client/format.js';
-import { MasterClient } from '../client/master-client.js';
+import { MASTER_OPTION_HELP, MasterClient } from '../client/master-client.js';
 
 interface AgentAnswer {
   readonly id: string;
@@ -40,7 +40,7 @@ export function register(program: Command): void {
   program
     .command('agents')
     .description('list the agents registered with the master')
-    .option('--master <url>', 'master URL (else WASMOS_MASTER, else http://127.0.0.1:5050)')
+    .option('--master <where>', MASTER_OPTION_HELP)
     .option('--json', 'print JSON instead of a table')
     .action(async (flags: { master?: string; json?: boolean }) => {
       const client = new MasterClient({ ...(flags.master ? { master: flags.master } : {}) });

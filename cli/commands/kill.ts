@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { WasmosError } from '../../lib/errors.js';
 import type { JobAnswer } from '../client/jobs.js';
-import { MasterClient } from '../client/master-client.js';
+import { MASTER_OPTION_HELP, MasterClient } from '../client/master-client.js';
 
 /**
  * `wasmos kill TASK`: kills a job (a task started with `wasmos run` or POST /api/v1/jobs).
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .command('kill')
     .description('kill a job started with `wasmos run` (or the jobs API)')
     .argument('<task>', 'job (task) id')
-    .option('--master <url>', 'master URL (else WASMOS_MASTER, else http://127.0.0.1:5050)')
+    .option('--master <where>', MASTER_OPTION_HELP)
     .action(async (taskId: string, flags: { master?: string }) => {
       const client = new MasterClient({ ...(flags.master ? { master: flags.master } : {}) });
       const path = `/api/v1/jobs/${encodeURIComponent(taskId)}`;

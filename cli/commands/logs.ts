@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { WasmosError } from '../../lib/errors.js';
 import { LogFollower, followLogs } from '../client/follow-logs.js';
 import { isEndedJob, type JobAnswer } from '../client/jobs.js';
-import { MasterClient } from '../client/master-client.js';
+import { MASTER_OPTION_HELP, MasterClient } from '../client/master-client.js';
 
 const POLL_MS = 250;
 
@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .command('logs')
     .description("print a task's stdout and stderr (-f: follow until it ends)")
     .argument('<task>', 'task (or job) id')
-    .option('--master <url>', 'master URL (else WASMOS_MASTER, else http://127.0.0.1:5050)')
+    .option('--master <where>', MASTER_OPTION_HELP)
     .option('-f, --follow', 'keep printing output until the task ends')
     .action(async (taskId: string, flags: { master?: string; follow?: boolean }) => {
       const client = new MasterClient({ ...(flags.master ? { master: flags.master } : {}) });

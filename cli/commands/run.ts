@@ -5,7 +5,7 @@ import { parseDurationMs } from '../../lib/units.js';
 import { LogFollower, followLogs } from '../client/follow-logs.js';
 import { formatBytes, formatCount, formatDuration } from '../client/format.js';
 import { isEndedJob, type JobAnswer } from '../client/jobs.js';
-import { MasterClient } from '../client/master-client.js';
+import { MASTER_OPTION_HELP, MasterClient } from '../client/master-client.js';
 
 /** How often `wasmos run` asks for the job's state and output. */
 const POLL_MS = 100;
@@ -246,7 +246,7 @@ export function register(program: Command): void {
     .description('run a .wasm component (or, with --linux, a command) on the cluster as a job')
     .argument('[file]', 'the .wasm file (with --linux: the program to run)')
     .argument('[args...]', 'arguments (after --)')
-    .option('--master <url>', 'master URL (else WASMOS_MASTER, else http://127.0.0.1:5050)')
+    .option('--master <where>', MASTER_OPTION_HELP)
     .option('--cpus <n>', 'cpus the task needs', '0.1')
     .option('--mem <MiB>', 'memory the task needs (caps a component memory), MiB', '64')
     .option('--disk <MiB>', 'disk the task needs, MiB')

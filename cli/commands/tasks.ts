@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatBytes, formatCount, formatDuration, formatTable } from '../client/format.js';
 import type { JobAnswer } from '../client/jobs.js';
-import { MasterClient } from '../client/master-client.js';
+import { MASTER_OPTION_HELP, MasterClient } from '../client/master-client.js';
 
 interface TaskAnswer {
   readonly id: string;
@@ -66,7 +66,7 @@ export function register(program: Command): void {
   program
     .command('tasks')
     .description('list the tasks the master knows (and jobs still queued)')
-    .option('--master <url>', 'master URL (else WASMOS_MASTER, else http://127.0.0.1:5050)')
+    .option('--master <where>', MASTER_OPTION_HELP)
     .option('--json', 'print JSON instead of a table')
     .action(async (flags: { master?: string; json?: boolean }) => {
       const client = new MasterClient({ ...(flags.master ? { master: flags.master } : {}) });

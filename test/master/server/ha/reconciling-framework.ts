@@ -1,0 +1,43 @@
+/** The e2e framework plus explicit reconciliation, for failover tests. */
+import {
+  Signer,
+  type Identity,
+  type SchedulerCall,
+  type TrustStore,
+} from '../../../../protocol/index.js';
+import { HttpFramework } from '../../../e2e/support/framework.js';
+
+export class ReconcilingFramework extends HttpFramework {
+  private readonly callSigner: Signer;
+
+  constructor(url: string, identity: Identity, masterTrust: TrustStore) {
+    super(url, identity, masterTrust);
+    this.callSigner = new Signer(identity);
+  }
+
+  /**
+   * RECONCILE the given tasks: the master answers each with its latest state, or with
+   * TASK_UNKNOWN/TASK_GONE/TASK_LOST for a task it never saw launched. False when the call did
+   * not reach a leader (it is sent again later).
+   */
+  async reconcile(taskIds: readonly string[]): Promise<boolean> {
+    if (!this.frameworkId || !this.streamId) return false;
+    const call: SchedulerCall = {
+      type: 'RECONCILE',
+      framework_id: { value: this.frameworkId },
+      reconcile: { tasks: taskIds.map((value) => ({ task_id: { value } })) },
+    };
+    try {
+      const response = await fetch(`${this.url}/api/v1/scheduler`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cbor', 'mesos-stream-id': this.streamId },
+        body: this.callSigner.seal('scheduler.call', call),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.body?.cancel();
+      return response.status === 202;
+    } catch {
+      return false;
+    }
+  }
+}
