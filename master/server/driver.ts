@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Cancel, Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/log.js';
 import { err, ok, type Result } from '../../lib/result.js';
@@ -42,6 +43,13 @@ export interface MasterDriverOptions {
   readonly onFatal?: (error: RegistryWriteError) => void;
 }
 
+/** How long the allocator took, measured around the ticks that ran it (Mesos's allocation_run_ms). */
+export interface AllocationTiming {
+  readonly runs: number;
+  readonly lastMs: number;
+  readonly totalMs: number;
+}
+
 interface Batch {
   readonly ready: Ready;
   readonly settle: ReadonlyArray<(failure: SubmitError | undefined) => void>;
@@ -66,6 +74,7 @@ export class MasterDriver {
   private version: RegistryVersion | undefined;
   private outlets: Outlets | undefined;
   private readonly stopListeners: Array<() => void> = [];
+  private timing: AllocationTiming = { runs: 0, lastMs: 0, totalMs: 0 };
 
   private constructor(
     private readonly core: MasterCore,
@@ -149,6 +158,11 @@ export class MasterDriver {
     return this.core.view();
   }
 
+  /** Time spent in allocation runs since this driver started, for metrics. */
+  get allocationTiming(): AllocationTiming {
+    return this.timing;
+  }
+
   /** The last allocation plan, for metrics. */
   get lastPlan(): MasterCore['lastPlan'] {
     return this.core.lastPlan;
@@ -202,10 +216,23 @@ export class MasterDriver {
     this.cancelTick = this.options.clock.after(delayMs, () => {
       this.cancelTick = undefined;
       this.tickDueMs = Infinity;
-      this.notify({ kind: 'tick' });
+      this.tick();
       // A tick with nothing to do still needs the next wake-up scheduled.
       this.scheduleFlush();
     });
+  }
+
+  private tick(): void {
+    const runsBefore = this.core.view().allocation.runs;
+    const startedMs = performance.now();
+    this.notify({ kind: 'tick' });
+    if (this.core.view().allocation.runs === runsBefore) return;
+    const lastMs = performance.now() - startedMs;
+    this.timing = {
+      runs: this.timing.runs + 1,
+      lastMs,
+      totalMs: this.timing.totalMs + lastMs,
+    };
   }
 
   /** Writes and delivers queued batches in order; one drain at a time. */

@@ -139,6 +139,20 @@ function setResources(core: Readonly<CoreState>, set: SetGauge): void {
 function registerAllocationMetrics(registry: Registry, ctx: MasterContext): void {
   gauge(
     registry,
+    'wasmos_master_allocation_run_ms_last',
+    'Wall time of the last allocation run, in milliseconds.',
+    [],
+    (set) => set({}, ctx.driver.allocationTiming.lastMs),
+  );
+  gauge(
+    registry,
+    'wasmos_master_allocation_run_seconds_sum',
+    'Wall time of all allocation runs since this term started, in seconds.',
+    [],
+    (set) => set({}, ctx.driver.allocationTiming.totalMs / 1000),
+  );
+  gauge(
+    registry,
     'wasmos_master_allocation_runs',
     'Allocation runs since this term started.',
     [],

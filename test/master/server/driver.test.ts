@@ -116,6 +116,9 @@ test('the core timer runs: a subscribed framework gets offers without further ca
       () => outlets.frameworks.some((delivery) => delivery.event.type === 'offers'),
       'an offer',
     );
+    const timing = driver.allocationTiming;
+    assert.ok(timing.runs >= 1, 'the allocation run that made the offer was timed');
+    assert.ok(timing.lastMs > 0 && timing.totalMs >= timing.lastMs);
     driver.stop();
   }));
 

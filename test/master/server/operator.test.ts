@@ -195,6 +195,8 @@ test('operator views: agents, frameworks, tasks, state, logs and metrics', () =>
       'wasmos_master_outstanding_offers ',
       'wasmos_master_resources{resource="cpus",kind="used"} 0.5',
       'wasmos_master_allocation_runs ',
+      'wasmos_master_allocation_run_ms_last ',
+      'wasmos_master_allocation_run_seconds_sum ',
       'wasmos_master_process_resident_memory_bytes ',
     ])
       assert.ok(text.includes(line), `metrics have ${line}`);
