@@ -401,6 +401,7 @@ export class JobsFramework {
       if (written.ok) this.acknowledge(status);
     });
     if (isEnded(applied.job.state)) this.pruneEnded();
+    if (applied.job.state === 'queued') this.wantOffers(true);
   }
 
   private acknowledge(status: TaskStatusView): void {

@@ -65,6 +65,24 @@ export interface JobRecord {
   readonly startedAtMs?: number;
   readonly endedAtMs?: number;
   readonly killRequested?: boolean;
+  /** Launches tried so far (absent: at most one). */
+  readonly launchAttempts?: number;
+}
+
+/**
+ * A launch that provably never ran is tried again, up to this many launches in all: the task
+ * was dropped before it reached an agent, or reconciliation found that its agent (registered,
+ * reporting every task it has, even ended ones awaiting acknowledgement) never had it, as after
+ * a master crash between placing a job and the launch reaching the agent.
+ */
+export const JOB_LAUNCH_ATTEMPTS_MAX = 5;
+
+function neverRan(job: JobRecord, status: TaskStatusView): boolean {
+  if (job.startedAtMs !== undefined || job.state !== 'placed') return false;
+  return (
+    status.state === 'TASK_DROPPED' ||
+    (status.state === 'TASK_GONE' && status.reason === 'REASON_RECONCILIATION')
+  );
 }
 
 const COMMAND_SUMMARY_CHARS_MAX = 256;
@@ -152,6 +170,15 @@ export function applyTaskStatus(
   nowMs: number,
 ): { readonly job: JobRecord; readonly changed: boolean } {
   if (isEnded(job.state)) return { job, changed: false };
+  const attempts = job.launchAttempts ?? 1;
+  if (neverRan(job, status) && attempts < JOB_LAUNCH_ATTEMPTS_MAX) {
+    const requeued: JobRecord = {
+      ...requeueJob(job),
+      launchAttempts: attempts + 1,
+      message: `launch ${attempts} never ran (${status.state}: ${status.message ?? 'no message'}); queued again`,
+    };
+    return { job: requeued, changed: true };
+  }
   const state = jobStateOf(status.state);
   // A late STARTING after RUNNING (or a reconciliation answer) must not move a job back.
   if (state === 'placed' && job.state === 'running') return { job, changed: false };
@@ -228,6 +255,7 @@ const recordSchema = z.strictObject({
   startedAtMs: time.optional(),
   endedAtMs: time.optional(),
   killRequested: z.boolean().optional(),
+  launchAttempts: z.number().int().min(1).max(JOB_LAUNCH_ATTEMPTS_MAX).optional(),
 });
 
 /** Reads a record back from the registry; one we cannot read is reported, not fatal. */

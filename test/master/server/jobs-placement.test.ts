@@ -13,7 +13,9 @@ import {
   applyTaskStatus,
   decodeJob,
   encodeJob,
+  JOB_LAUNCH_ATTEMPTS_MAX,
   newJob,
+  placeJob,
 } from '../../../master/server/jobs/record.js';
 import { parseJobRequest, taskInfoOf } from '../../../master/server/jobs/spec.js';
 
@@ -170,6 +172,47 @@ test('task statuses move a job forward only, and an ended job drops its spec', (
   assert.is(failed.job.summary.digest, DIGEST);
   const again = applyTaskStatus(failed.job, status('TASK_RUNNING'), 4000);
   assert.not.ok(again.changed);
+});
+
+test('a launch that provably never ran is queued again, a bounded number of times', () => {
+  const spec = parseJobRequest({ wasm: { digest: DIGEST } }, DEFAULT_JOBS_LIMITS);
+  assert.ok(spec.ok);
+  const status = (
+    state: 'TASK_DROPPED' | 'TASK_GONE' | 'TASK_LOST',
+    reason?: 'REASON_RECONCILIATION',
+  ) => ({
+    taskId: 'job-1',
+    agentId: 'agent-1',
+    state,
+    source: 'SOURCE_MASTER' as const,
+    timestampMs: 2000,
+    message: 'task not found on agent agent-1',
+    ...(reason ? { reason } : {}),
+  });
+  let job = placeJob(newJob('job-1', spec.value, 1000), 'agent-1', 'host-1', 1500);
+  const gone = applyTaskStatus(job, status('TASK_GONE', 'REASON_RECONCILIATION'), 2000);
+  assert.ok(gone.changed);
+  assert.is(gone.job.state, 'queued');
+  assert.is(gone.job.launchAttempts, 2);
+  assert.is(gone.job.agentId, undefined);
+  assert.ok(gone.job.spec, 'a requeued job keeps its spec');
+  const decoded = decodeJob('job-1', encodeJob(gone.job));
+  assert.ok(decoded.ok, 'the attempt count survives the registry');
+
+  // A task that may have run (lost with its agent) is not launched again.
+  const lost = applyTaskStatus(job, status('TASK_LOST'), 2000);
+  assert.is(lost.job.state, 'lost');
+  // Nor is one that was seen running.
+  const running = applyTaskStatus(job, { ...status('TASK_DROPPED'), state: 'TASK_RUNNING' }, 1800);
+  assert.is(applyTaskStatus(running.job, status('TASK_DROPPED'), 2000).job.state, 'lost');
+
+  for (let attempt = 1; attempt < JOB_LAUNCH_ATTEMPTS_MAX; attempt++) {
+    job = applyTaskStatus(job, status('TASK_DROPPED'), 2000).job;
+    assert.is(job.state, 'queued');
+    job = placeJob(job, 'agent-1', 'host-1', 2500);
+  }
+  const last = applyTaskStatus(job, status('TASK_DROPPED'), 3000);
+  assert.is(last.job.state, 'lost', `after ${JOB_LAUNCH_ATTEMPTS_MAX} launches the job ends`);
 });
 
 test('a job record from the registry is checked before it is used', () => {
