@@ -16,7 +16,11 @@ export interface ContainerResources {
 }
 
 export interface CommandSpec {
-  /** true: run `value` with `/bin/sh -c`; false: exec `value` with `arguments`. */
+  /**
+   * true: run `value` with `/bin/sh -c`. false: as Mesos, exec the executable `value` with
+   * `arguments` as its argv (`execlp(value, arguments[0], arguments[1], ...)`); the task sees the
+   * path it was started by as argv[0], whatever `arguments[0]` says.
+   */
   readonly shell: boolean;
   readonly value: string;
   readonly arguments: readonly string[];

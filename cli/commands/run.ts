@@ -74,10 +74,10 @@ export function jobRequestOf(
       ...common,
       name: flags.name ?? argv[0],
       command: {
-        // The agent runs `value` with `arguments` after it (argv[0] is `value`).
+        // Mesos CommandInfo without a shell: `value` is the executable, `arguments` its argv.
         shell: false,
         value: argv[0],
-        arguments: argv.slice(1),
+        arguments: argv,
         ...(env.length > 0 ? { environment: { variables: env } } : {}),
       },
     };

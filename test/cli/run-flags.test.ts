@@ -58,9 +58,13 @@ test('run flags become a job the master accepts', () => {
   assert.ok(parseJobRequest(body, DEFAULT_JOBS_LIMITS).ok);
 });
 
-test('--linux makes a command without a shell: the program, then its arguments', () => {
+test('--linux makes a Mesos command without a shell: the program, and its whole argv', () => {
   const body = jobRequestOf(['/bin/sh', '-c', 'echo hi'], flags({ linux: true }), undefined);
-  assert.equal(body['command'], { shell: false, value: '/bin/sh', arguments: ['-c', 'echo hi'] });
+  assert.equal(body['command'], {
+    shell: false,
+    value: '/bin/sh',
+    arguments: ['/bin/sh', '-c', 'echo hi'],
+  });
   assert.is(body['name'], '/bin/sh');
   const parsed = parseJobRequest(body, DEFAULT_JOBS_LIMITS);
   assert.ok(parsed.ok);

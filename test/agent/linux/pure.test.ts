@@ -129,7 +129,12 @@ test('the launch command joins every cgroup before unshare, which runs setpriv, 
     network: 'none',
     uid: 65534,
     gid: 65534,
-    command: { shell: false, value: '/bin/echo', arguments: ['a b'], environment: { K: 'v' } },
+    command: {
+      shell: false,
+      value: '/bin/echo',
+      arguments: ['echo', 'a b'],
+      environment: { K: 'v' },
+    },
   });
   assert.is(launch.file, '/bin/sh');
   const args = launch.args;

@@ -51,7 +51,9 @@ const JOIN_SCRIPT = [
 
 export function taskArgv(command: CommandSpec): string[] {
   if (command.shell) return ['/bin/sh', '-c', command.value];
-  return [command.value, ...command.arguments];
+  // arguments[0] is argv[0] (Mesos); `exec` in the join script starts the program by its path.
+  const executable = command.value.length > 0 ? command.value : (command.arguments[0] ?? '');
+  return [executable, ...command.arguments.slice(1)];
 }
 
 export function namespaceFlags(network: NetworkMode): string[] {
