@@ -17,6 +17,7 @@ export interface JobAnswer {
   readonly durationMs?: number;
   readonly submittedAtMs: number;
   readonly endedAtMs?: number;
+  readonly summary?: { readonly runtime?: 'wasm' | 'linux' };
   readonly waiting?: { readonly code: string; readonly message: string };
 }
 

@@ -158,8 +158,10 @@ function progressLine(job: JobAnswer): string {
 export function endLine(job: JobAnswer): string {
   const why = job.reason ? ` ${job.reason}${job.message ? `: ${job.message}` : ''}` : '';
   const exit = job.exitCode === undefined ? '' : ` exit=${job.exitCode}`;
+  // Fuel counts wasm instructions: a Linux task has none to show.
+  const fuel = job.summary?.runtime === 'linux' ? '' : ` fuel=${formatCount(job.fuelConsumed)}`;
   return (
-    `${job.state}${why}${exit} fuel=${formatCount(job.fuelConsumed)} ` +
+    `${job.state}${why}${exit}${fuel} ` +
     `memory=${formatBytes(job.peakMemoryBytes)} time=${formatDuration(job.durationMs)}`
   );
 }

@@ -134,6 +134,20 @@ test('progress prints each change once, and the end with its figures', () => {
     ),
     'failed REASON_FUEL_EXHAUSTED: fuel exhausted fuel=1,000,000 memory=128.0 KiB time=7 ms',
   );
+  assert.is(
+    endLine(
+      job({
+        state: 'finished',
+        exitCode: 0,
+        fuelConsumed: 0,
+        peakMemoryBytes: 1048576,
+        durationMs: 12,
+        summary: { runtime: 'linux' },
+      }),
+    ),
+    'finished exit=0 memory=1.0 MiB time=12 ms',
+    'a Linux task shows no fuel',
+  );
 });
 
 test('tables pad every column but the last', () => {
