@@ -4,7 +4,11 @@
  * (its /api/v1/state answers as leader and the other survivor names it). The killed master is
  * replaced by a fresh standby before the next kill. Prints every failover, the p50 and the max.
  *
- *   npx tsc -p . && node dist/bench/ha/failover.js [--kills 10] [--session-timeout 4s] [--tick-ms 500]
+ * `--mode offer` adds an agent process following the leader (`--master zk://...`) and a
+ * framework that finds the leader through ZooKeeper and resubscribes with its framework id; the
+ * time then runs until the first offer from the new leader reaches that framework.
+ *
+ *   npx tsc -p . && node dist/bench/ha/failover.js [--mode leader|offer] [--kills 10] [--session-timeout 4s] [--tick-ms 500]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,7 +22,9 @@ import {
   startLocalZooKeeper,
 } from '../../master/election/local-zookeeper.js';
 import { LEADER_HEADER } from '../../master/server/leader-gate.js';
-import { generateIdentity, writeKeyPair } from '../../protocol/index.js';
+import { LeaderDetector } from '../../master/election/detector.js';
+import { generateIdentity, TrustStore, writeKeyPair } from '../../protocol/index.js';
+import { BenchFramework } from './framework.js';
 
 const cli = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const DEADLINE_MS = 120_000;
@@ -28,8 +34,11 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '10' },
     'session-timeout': { type: 'string', default: '4s' },
     'tick-ms': { type: 'string', default: '500' },
+    mode: { type: 'string', default: 'leader' },
   },
 });
+const mode = values.mode;
+if (mode !== 'leader' && mode !== 'offer') throw new Error('--mode is leader or offer');
 const kills = Number(values.kills);
 const sessionTimeout = parseDurationMs(values['session-timeout']);
 if (!sessionTimeout.ok) throw new Error(`--session-timeout: ${sessionTimeout.error}`);
@@ -119,37 +128,118 @@ function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
 }
 
+/** `wasmos agent` following the leader through ZooKeeper. */
+function startAgentProcess(dir: string, zkUrl: string): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      cli,
+      'agent',
+      '--master',
+      zkUrl,
+      '--work-dir',
+      join(dir, 'agent'),
+      '--key',
+      join(dir, 'agent-keys', 'agent.key'),
+      '--trust',
+      join(dir, 'trust'),
+      '--resources',
+      'cpus:1;mem:256',
+      '--runtimes',
+      'wasm',
+    ],
+    { stdio: 'ignore' },
+  );
+}
+
+/** Resolves with the framework's first offer from a leader other than `dead` (performance.now()). */
+async function firstOfferFromNewLeader(
+  framework: BenchFramework,
+  detector: LeaderDetector,
+  dead: string | undefined,
+): Promise<number> {
+  const deadline = Date.now() + DEADLINE_MS;
+  while (Date.now() < deadline) {
+    const leader = detector.current();
+    if (leader && leader.address !== dead) {
+      const offeredAt = await Promise.race([
+        framework.firstOffer(leader.address),
+        new Promise<undefined>((resolve) =>
+          setTimeout(() => resolve(undefined), deadline - Date.now()).unref(),
+        ),
+      ]);
+      if (offeredAt !== undefined) return offeredAt;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no offer from a new leader within ${DEADLINE_MS} ms`);
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'wasmos-ha-bench-'));
 const zk = await startLocalZooKeeper({ limits: { ...DEFAULT_LOCAL_ZOOKEEPER_LIMITS, tickMs } });
 const masters: Master[] = [];
+const rootPath = '/wasmos-bench';
+const detector = new LeaderDetector({ servers: zk.servers, rootPath });
+let agent: ChildProcess | undefined;
+let framework: BenchFramework | undefined;
 try {
   const identity = generateIdentity();
   const written = await writeKeyPair(join(dir, 'keys'), 'master', 'master', identity);
   const trusted = await writeKeyPair(join(dir, 'trust'), 'master', 'master', identity);
   if (!written.ok || !trusted.ok) throw new Error('cannot write the master key');
   await writeFile(join(dir, 'zk-credentials'), 'masters:bench\n', { mode: 0o600 });
-  const zkUrl = `zk://${zk.servers}/wasmos-bench`;
+  const zkUrl = `zk://${zk.servers}${rootPath}`;
+  if (mode === 'offer') {
+    const frameworkIdentity = generateIdentity();
+    const agentIdentity = generateIdentity();
+    const frameworkKey = await writeKeyPair(
+      join(dir, 'trust'),
+      'framework',
+      'framework',
+      frameworkIdentity,
+    );
+    const agentKey = await writeKeyPair(join(dir, 'agent-keys'), 'agent', 'agent', agentIdentity);
+    const agentTrusted = await writeKeyPair(join(dir, 'trust'), 'agent', 'agent', agentIdentity);
+    if (!frameworkKey.ok || !agentKey.ok || !agentTrusted.ok) throw new Error('cannot write keys');
+    framework = new BenchFramework(
+      frameworkIdentity,
+      new TrustStore([{ publicKey: identity.publicKey, role: 'master', name: 'master' }]),
+    );
+  }
   let started = 0;
   for (; started < 3; started++) masters.push(await startMaster(dir, started, zkUrl));
+  detector.start();
+  if (framework) {
+    agent = startAgentProcess(dir, zkUrl);
+    await firstOfferFromNewLeader(framework, detector, undefined);
+  }
   const failoversMs: number[] = [];
   for (let kill = 0; kill < kills; kill++) {
     const leader = await until(() => agreedLeader(masters), 'leader all agree on');
     const killedAtMs = performance.now();
     leader.child.kill('SIGKILL');
     masters.splice(masters.indexOf(leader), 1);
-    await until(() => agreedLeader(masters), 'new leader');
-    const tookMs = performance.now() - killedAtMs;
+    const doneAtMs = framework
+      ? await firstOfferFromNewLeader(framework, detector, leader.url)
+      : await until(() => agreedLeader(masters), 'new leader').then(() => performance.now());
+    const tookMs = doneAtMs - killedAtMs;
     failoversMs.push(tookMs);
-    console.log(`kill ${kill + 1}: new leader after ${tookMs.toFixed(0)} ms`);
+    console.log(
+      `kill ${kill + 1}: ${framework ? 'first offer from the new leader' : 'new leader'} after ${tookMs.toFixed(0)} ms`,
+    );
     masters.push(await startMaster(dir, started++, zkUrl));
   }
   const sorted = [...failoversMs].sort((left, right) => left - right);
   console.log(
-    `session timeout ${sessionTimeout.value} ms, ZooKeeper tick ${tickMs} ms, ${kills} kills: ` +
+    `${mode === 'offer' ? 'kill to first offer' : 'kill to new leader'}, ` +
+      `session timeout ${sessionTimeout.value} ms, ZooKeeper tick ${tickMs} ms, ${kills} kills: ` +
       `p50 ${percentile(sorted, 0.5).toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms ` +
       `(target < 5000 ms with a 4 s session timeout)`,
   );
 } finally {
+  framework?.close();
+  agent?.kill('SIGKILL');
+  await detector.stop();
   for (const master of masters) master.child.kill('SIGKILL');
   await zk.stop();
   await rm(dir, { recursive: true, force: true });

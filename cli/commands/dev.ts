@@ -14,6 +14,7 @@ import {
   type RunningMaster,
 } from '../../master/server/master-process.js';
 import { generateIdentity, writeKeyPair } from '../../protocol/index.js';
+import { haBanner, startDevHaCluster } from './dev-ha.js';
 
 /** Defaults and bounds of `wasmos dev` (docs/CLI.md). */
 export const DEV_DEFAULTS = {
@@ -29,6 +30,7 @@ interface DevFlags {
   readonly stateDir: string;
   readonly agents: string;
   readonly resources?: string;
+  readonly ha?: boolean;
 }
 
 /** The dev cluster's keys and trust directories, made on first run and reused after. */
@@ -201,6 +203,35 @@ function banner(url: string, stateDir: string, agents: readonly RunningAgent[]):
   ].join('\n');
 }
 
+/** `wasmos dev --ha` until Ctrl-C (cli/commands/dev-ha.ts). */
+async function runHaCluster(flags: DevFlags): Promise<void> {
+  const port = intFlag('port', flags.port, 0, 65_533);
+  const resources = flags.resources === undefined ? undefined : parseResources(flags.resources);
+  if (resources && !resources.ok)
+    throw new WasmosError('BAD_OPTION', `--resources: ${resources.error}`);
+  const stateDir = resolve(flags.stateDir);
+  const layout = await prepareDevState(stateDir, 1);
+  const level: LogLevel | undefined = process.env['WASMOS_LOG'] ? undefined : 'warn';
+  const cluster = await startDevHaCluster({
+    stateDir,
+    layout,
+    port,
+    ...(resources ? { resources: resources.value } : {}),
+    ...(level ? { level } : {}),
+  });
+  process.stdout.write(haBanner(cluster, stateDir));
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.stderr.write('wasmos dev: stopping\n');
+      void cluster.stop().then(done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
 /** `wasmos dev`: a master and its agents in this process, until Ctrl-C. */
 export function register(program: Command): void {
   program
@@ -217,7 +248,12 @@ export function register(program: Command): void {
       '--resources <list>',
       'resources of each agent, e.g. "cpus:1;mem:2048" (default: the host)',
     )
+    .option(
+      '--ha',
+      'a local ZooKeeper, three masters electing a leader and an agent following it (docs/HA.md)',
+    )
     .action(async (flags: DevFlags) => {
+      if (flags.ha) return runHaCluster(flags);
       const { master, agents, stateDir } = await startCluster(flags);
       process.stdout.write(banner(master.url, stateDir, agents));
       await new Promise<void>((done) => {
