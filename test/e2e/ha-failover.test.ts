@@ -196,6 +196,13 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
     stopping = true;
     await stream;
 
+    // Both agents follow: the one on zk:// and the one given the list (its first leader, to
+    // which a standby redirected it, is dead; it goes back to the list).
+    for (const [index, agent] of agents.entries())
+      await agent.waitForLog(
+        (line) => line['message'] === REGISTERED && line['master'] === leader,
+        `agent ${index} to register with the third leader`,
+      );
     // The CLI finds the third leader both through ZooKeeper and from the list of masters.
     const agentIds = agents.map((agent) =>
       String(agent.lines.findLast((line) => line['message'] === REGISTERED)?.['agentId']),
