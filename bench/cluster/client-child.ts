@@ -37,6 +37,8 @@ export interface PhaseResult {
   readonly wallMs: number;
   readonly submitToRunningMs: { p50: number; p99: number; max: number; n: number };
   readonly clientCpuMs: number;
+  /** Status updates the submitter saw more than once (resent before their acknowledgement). */
+  readonly duplicateUpdates: number;
   readonly errors: readonly string[];
 }
 
@@ -94,6 +96,7 @@ function latencies(samples: number[]): PhaseResult['submitToRunningMs'] {
 async function schedulerPhase(bench: BenchFramework, request: PhaseRequest): Promise<PhaseResult> {
   const cpuBefore = cpuMs();
   const failedBefore = bench.failedTasks;
+  const duplicatesBefore = bench.duplicateUpdates;
   const ids = Array.from({ length: request.tasks }, (_, index) => `${request.label}-${index}`);
   const startedAt = performance.now();
   await pace(request, (index) => bench.submit(ids[index]!));
@@ -115,6 +118,7 @@ async function schedulerPhase(bench: BenchFramework, request: PhaseRequest): Pro
         .map((id) => bench.runningAt.get(id)! - bench.submittedAt.get(id)!),
     ),
     clientCpuMs: cpuMs() - cpuBefore,
+    duplicateUpdates: bench.duplicateUpdates - duplicatesBefore,
     errors: bench.errors.splice(0),
   };
 }
@@ -139,6 +143,7 @@ async function jobsPhase(request: PhaseRequest): Promise<PhaseResult> {
     wallMs: done.lastEndedAtMs - done.firstSubmittedAtMs,
     submitToRunningMs: latencies(done.submitToRunningMs),
     clientCpuMs: cpuMs() - cpuBefore,
+    duplicateUpdates: 0, // the jobs framework inside the master sees them, not this client
     errors: [...errors, ...done.errors],
   };
 }

@@ -64,6 +64,7 @@ const result: OffersLoadResult = {
   launched: framework.launched,
   ended: framework.ended,
   failed: framework.failedTasks,
+  duplicateUpdates: framework.duplicateUpdates,
   launchesSeenByAgents: agents.reduce((sum, agent) => sum + agent.launches, 0),
   errors: [...framework.errors, ...agents.flatMap((agent) => agent.errors)],
 };

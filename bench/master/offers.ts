@@ -48,6 +48,7 @@ export interface OffersLoadResult {
   readonly launched: number;
   readonly ended: number;
   readonly failed: number;
+  readonly duplicateUpdates: number;
   readonly launchesSeenByAgents: number;
   readonly errors: readonly string[];
 }
@@ -91,6 +92,7 @@ try {
   console.log(
     `tasks ${result.ended}/${tasks} finished and acknowledged (${result.failed} failed) in ${(wallMs / 1000).toFixed(2)} s`,
   );
+  console.log(`status updates resent before their acknowledgement: ${result.duplicateUpdates}`);
   console.log(
     `offers    ${result.offers}  ${((result.offers * 1000) / result.wallMs).toFixed(0)}/s`,
   );

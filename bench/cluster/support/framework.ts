@@ -54,6 +54,9 @@ export class BenchFramework {
   /** Terminal updates whose acknowledgement the master accepted. */
   ended = 0;
   failedTasks = 0;
+  /** UPDATE events carrying a uuid seen before: resent by an agent whose update was not yet acknowledged. */
+  duplicateUpdates = 0;
+  private readonly seenUuids = new Set<string>();
   readonly errors: string[] = [];
   readonly submittedAt = new Map<string, number>();
   readonly runningAt = new Map<string, number>();
@@ -197,6 +200,10 @@ export class BenchFramework {
 
   private onUpdate(status: TaskStatus): void {
     const taskId = status.task_id.value;
+    if (status.uuid) {
+      if (this.seenUuids.has(status.uuid)) this.duplicateUpdates++;
+      else this.seenUuids.add(status.uuid);
+    }
     if (status.state === 'TASK_RUNNING' && !this.runningAt.has(taskId))
       this.runningAt.set(taskId, performance.now());
     const terminal = TERMINAL.has(status.state);
