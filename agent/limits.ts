@@ -32,7 +32,7 @@ export const agentLimits = {
    * Status update retry: first interval, doubling up to this cap, until acknowledged. 10 s as in
    * Mesos: a reconnect resends at once anyway, and a shorter first retry resends updates whose
    * acknowledgement is only queued behind a burst, adding work exactly when the cluster is busy
-   * (bench/cluster/throughput.ts: 1,000 tasks at once drew 1.6 resends per task at 1 s).
+   * (bench/cluster/throughput.ts: 400 tasks at once drew 1.6 resends per task at 1 s).
    */
   updateRetryBaseMs: 10_000,
   updateRetryMaxMs: 60_000,
