@@ -4,6 +4,7 @@
  * up. The executor's real preview1 host is wasi-executor/preview1/.
  */
 import {
+  FUEL_GLOBAL_EXPORT,
   FUEL_GLOBAL_IMPORT,
   LIMITS_IMPORT_MODULE,
   MEMORY_GROW_RESULT_IMPORT,
@@ -108,14 +109,20 @@ export function runKernel(
     wasi_snapshot_preview1: preview1(args, () => exported.memory!, output),
   };
   let fuelRemaining: (() => bigint) | undefined;
+  let counter: ((own: WebAssembly.Global) => void) | undefined;
   let outOfFuel = false;
   if (limits !== undefined) {
     // Handed out in slices as the executor does (worker/context.ts): one host call per slice.
     const slice = BigInt(defaultExecutorLimits.fuelSliceUnits);
-    const global = new WebAssembly.Global(
+    // The module's own exported counter once instantiated (fuelCounter 'exported'), else this one.
+    let global: WebAssembly.Global = new WebAssembly.Global(
       { value: 'i64', mutable: true },
       limits.fuel < slice ? limits.fuel : slice,
     );
+    counter = (own) => {
+      own.value = global.value;
+      global = own;
+    };
     let reserve = limits.fuel - (global.value as bigint);
     fuelRemaining = () => reserve + (global.value as bigint);
     const wasmos: Record<string, WebAssembly.ImportValue> = {
@@ -153,6 +160,12 @@ export function runKernel(
   }
   const instance = new WebAssembly.Instance(module, imports);
   exported.memory = instance.exports['memory'] as WebAssembly.Memory;
+  const own = instance.exports[FUEL_GLOBAL_EXPORT];
+  if (limits?.metadata.fuelCounter === 'exported') {
+    if (!(own instanceof WebAssembly.Global))
+      throw new Error('the exported fuel counter is missing');
+    counter!(own);
+  }
   const start = instance.exports['_start'] as () => void;
   const startedMs = performance.now();
   const startedCpu = process.cpuUsage();

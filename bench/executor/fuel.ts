@@ -9,7 +9,7 @@
  * native), best of the repetitions: on a shared machine, wall time mostly
  * measures waiting for a core; `--clock wall` takes medians of wall time.
  *
- *   node [--no-liftoff] dist/bench/executor/fuel.js [--repeats 5] [--strategy auto]
+ *   node [--no-liftoff] dist/bench/executor/fuel.js [--repeats 5] [--strategy auto] [--fuel-counter exported|imported]
  *        [--kernels sieve,fib,matmul,hash] [--large-module FILE.wasm] [--no-native]
  *        [--clock cpu|wall]
  *
@@ -23,7 +23,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { instrumentModule, type FuelStrategy } from '../../wasi-executor/instrument/index.js';
+import {
+  instrumentModule,
+  type FuelCounter,
+  type FuelStrategy,
+} from '../../wasi-executor/instrument/index.js';
 import { runKernel, type KernelRun } from './fuel-host.js';
 import { enlargeModule } from './fuel-large-module.js';
 
@@ -37,6 +41,7 @@ const { values: flags } = parseArgs({
   options: {
     repeats: { type: 'string', default: '5' },
     strategy: { type: 'string', default: 'auto' },
+    'fuel-counter': { type: 'string', default: 'exported' },
     kernels: { type: 'string', default: 'sieve,fib,matmul,hash' },
     'large-module': { type: 'string' },
     'no-native': { type: 'boolean', default: false },
@@ -49,6 +54,8 @@ const summarize = (values: readonly number[]): number =>
   cpuClock ? Math.min(...values) : median(values);
 const repeats = Math.max(1, Number(flags.repeats));
 const strategy = flags.strategy as FuelStrategy;
+/** 'exported' is what the executor uses for preview1 modules; 'imported' what components get. */
+const fuelCounter = flags['fuel-counter'] as FuelCounter;
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((left, right) => left - right);
@@ -102,7 +109,7 @@ interface KernelFigures {
 
 function benchKernel(name: string, nativeDir: string | undefined): KernelFigures {
   const bytes = readFileSync(join(kernelDir, `${name}.wasm`));
-  const instrumented = instrumentModule(bytes, { fuelStrategy: strategy });
+  const instrumented = instrumentModule(bytes, { fuelStrategy: strategy, fuelCounter });
   if (!instrumented.ok) throw new Error(`${name}: ${instrumented.error.message}`);
   const plain = new WebAssembly.Module(bytes);
   const metered = new WebAssembly.Module(instrumented.value.bytes);
@@ -142,7 +149,7 @@ function benchKernel(name: string, nativeDir: string | undefined): KernelFigures
 
 function printKernels(figures: readonly KernelFigures[]): void {
   console.log(
-    `\nkernels: ${cpuClock ? 'CPU time, best' : 'wall time, median'} of ${repeats} runs after a warm-up; strategy ${strategy}; flags ${process.execArgv.join(' ') || '(none)'}; load average ${loadavg()
+    `\nkernels: ${cpuClock ? 'CPU time, best' : 'wall time, median'} of ${repeats} runs after a warm-up; strategy ${strategy}; fuel counter ${fuelCounter}; flags ${process.execArgv.join(' ') || '(none)'}; load average ${loadavg()
       .map((load) => load.toFixed(1))
       .join(' ')}`,
   );

@@ -12,6 +12,15 @@ export const LIMITS_IMPORT_MODULE = 'wasmos';
 export const FUEL_GLOBAL_IMPORT = 'fuel';
 
 /**
+ * With `fuelCounter: 'exported'` the module DEFINES its counter, `(mut i64)`
+ * initialized to 0, and exports it under this name instead of importing
+ * `fuel`: V8 reaches a module's own global with one load fewer than an
+ * imported one, which call-heavy code feels (docs/FUEL.md). The host sets it
+ * after instantiation and before the first call.
+ */
+export const FUEL_GLOBAL_EXPORT = 'wasmos:fuel';
+
+/**
  * `(func)`: called when a check finds the counter below zero, with the global
  * holding that (negative) counter. The host either refills the global with a
  * non-negative value and returns (fuel is handed out in slices, so a guest

@@ -12,9 +12,10 @@ import { performance } from 'node:perf_hooks';
 import { err, ok, type Result } from '../../lib/result.js';
 import type { FuelStrategy } from './body.js';
 import { ParseFailure, type InstrumentError } from './errors.js';
-import { ModuleRewriter, type MemoryImport, type TableImport } from './module.js';
+import { ModuleRewriter, type FuelCounter, type MemoryImport, type TableImport } from './module.js';
 
 export {
+  FUEL_GLOBAL_EXPORT,
   FUEL_GLOBAL_IMPORT,
   LIMITS_IMPORT_MODULE,
   MEMORY_GROW_RESULT_IMPORT,
@@ -24,7 +25,7 @@ export {
 } from './abi.js';
 export type { FuelStrategy } from './body.js';
 export type { InstrumentError, InstrumentErrorCode } from './errors.js';
-export type { MemoryImport, TableImport } from './module.js';
+export type { FuelCounter, MemoryImport, TableImport } from './module.js';
 
 /** Largest module accepted by default (a componentize-js component's core module is ~10 MB). */
 export const MODULE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
@@ -34,6 +35,8 @@ export interface InstrumentOptions {
   readonly moduleBytesMax?: number;
   /** Where functions keep the counter; 'auto' (the default) is the fastest measured. */
   readonly fuelStrategy?: FuelStrategy;
+  /** 'imported' (the default) or 'exported': see FuelCounter; the result says which one was used. */
+  readonly fuelCounter?: FuelCounter;
 }
 
 export interface InstrumentSummary {
@@ -58,6 +61,8 @@ export interface InstrumentedModule {
   readonly memories: readonly MemoryImport[];
   /** Tables the module used to define, now imported likewise. */
   readonly tables: readonly TableImport[];
+  /** 'exported': set and read the module's `wasmos:fuel` export instead of importing `wasmos.fuel`. */
+  readonly fuelCounter: FuelCounter;
   readonly summary: InstrumentSummary;
 }
 
@@ -76,11 +81,16 @@ export function instrumentModule(
   }
   const startedMs = performance.now();
   try {
-    const rewritten = new ModuleRewriter(bytes, options.fuelStrategy ?? 'auto').run();
+    const rewritten = new ModuleRewriter(
+      bytes,
+      options.fuelStrategy ?? 'auto',
+      options.fuelCounter ?? 'imported',
+    ).run();
     return ok({
       bytes: rewritten.bytes,
       memories: rewritten.memories,
       tables: rewritten.tables,
+      fuelCounter: rewritten.fuelCounter,
       summary: {
         ...rewritten.stats,
         bytesIn: bytes.length,

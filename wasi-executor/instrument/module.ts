@@ -6,6 +6,7 @@
 import { assert } from '../../lib/assert.js';
 import {
   ADDED_FUNCTION_IMPORTS,
+  FUEL_GLOBAL_EXPORT,
   FUEL_GLOBAL_IMPORT,
   LIMITS_IMPORT_MODULE,
   MEMORY_GROW_RESULT_IMPORT,
@@ -17,16 +18,28 @@ import { BodyRewriter, type BodyStats, type FuelStrategy, type IndexSpace } from
 import { Reader, Writer } from './bytes.js';
 import { ParseFailure } from './errors.js';
 import {
+  FUEL_COUNTER_GLOBAL,
   rewriteData,
   rewriteElements,
   rewriteExports,
   rewriteGlobals,
   rewriteNames,
   rewriteStart,
+  type AddedEntries,
 } from './sections.js';
 import { readReferenceType, readValueType } from './types.js';
 
 const TYPE_I32 = 0x7f;
+const EXPORT_KIND_GLOBAL = 3;
+
+/**
+ * Where the fuel counter lives: 'imported' (`wasmos.fuel`, one global shared
+ * by every core module of a component) or 'exported' (the module defines it
+ * and exports it as `wasmos:fuel`: faster access, one counter per module, for
+ * hosts that run a single module). A module with a start function always
+ * gets 'imported'.
+ */
+export type FuelCounter = 'imported' | 'exported';
 const SECTION_DATA_COUNT = 12;
 /** The custom section of the branch-hinting proposal (V8: --experimental-wasm-branch-hinting). */
 const BRANCH_HINT_SECTION = 'metadata.code.branch_hint';
@@ -56,6 +69,7 @@ export interface RewriteResult {
   readonly tables: readonly TableImport[];
   readonly stats: BodyStats;
   readonly droppedCustomSections: readonly string[];
+  readonly fuelCounter: FuelCounter;
 }
 
 const SECTION_CUSTOM = 0;
@@ -204,6 +218,7 @@ export class ModuleRewriter {
   constructor(
     input: Uint8Array,
     private readonly strategy: FuelStrategy,
+    private readonly fuelCounterAsked: FuelCounter = 'imported',
   ) {
     // A plain view: Node's Buffer (what readFile returns) has a much slower subarray.
     this.bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
@@ -215,6 +230,16 @@ export class ModuleRewriter {
   run(): RewriteResult {
     this.parseDeclarations();
     const space = this.indexSpace();
+    // A start function runs inside instantiation, before the host can reach an export: keep the import then.
+    const fuelCounter: FuelCounter =
+      this.fuelCounterAsked === 'exported' &&
+      !this.sections.some((section) => section.id === SECTION_START)
+        ? 'exported'
+        : 'imported';
+    const added: AddedEntries =
+      fuelCounter === 'exported'
+        ? { fuelCounter: { exportName: FUEL_GLOBAL_EXPORT, globalIndex: space.fuelGlobalIndex } }
+        : {};
     const rewriter = new BodyRewriter(space, this.strategy);
     const payloads = new Map<number, Uint8Array>();
     const customs: { after: number; name: string; payload: Uint8Array }[] = [];
@@ -230,8 +255,25 @@ export class ModuleRewriter {
         continue;
       }
       lastId = section.id;
-      const payload = this.rewriteSection(section, space, rewriter);
+      const payload = this.rewriteSection(section, space, rewriter, added);
       if (payload !== undefined) payloads.set(section.id, payload);
+    }
+    if (added.fuelCounter !== undefined) {
+      // A module without globals or exports gets sections holding only the counter.
+      if (!payloads.has(SECTION_GLOBAL)) {
+        const globals = new Writer(8);
+        globals.u32(1);
+        for (const byte of FUEL_COUNTER_GLOBAL) globals.byte(byte);
+        payloads.set(SECTION_GLOBAL, globals.view());
+      }
+      if (!payloads.has(SECTION_EXPORT)) {
+        const exports = new Writer(32);
+        exports.u32(1);
+        exports.name(added.fuelCounter.exportName);
+        exports.byte(EXPORT_KIND_GLOBAL);
+        exports.u32(added.fuelCounter.globalIndex);
+        payloads.set(SECTION_EXPORT, exports.view());
+      }
     }
     const functionCount = this.functionTypes.length;
     if (functionCount > 0 && rewriter.stats.functions !== functionCount) {
@@ -249,7 +291,7 @@ export class ModuleRewriter {
       customs.push({ after: SECTION_DATA_COUNT, name: BRANCH_HINT_SECTION, payload: named.view() });
     }
     payloads.set(SECTION_TYPE, this.typePayload());
-    payloads.set(SECTION_IMPORT, this.importPayload(space));
+    payloads.set(SECTION_IMPORT, this.importPayload(space, fuelCounter));
     const bytes = this.assemble(payloads, customs);
     return {
       bytes,
@@ -257,6 +299,7 @@ export class ModuleRewriter {
       tables: this.tableImports(),
       stats: rewriter.stats,
       droppedCustomSections: dropped,
+      fuelCounter,
     };
   }
 
@@ -425,6 +468,7 @@ export class ModuleRewriter {
     section: Section,
     space: IndexSpace,
     rewriter: BodyRewriter,
+    added: AddedEntries,
   ): Uint8Array | undefined {
     const reader = this.readerFor(section);
     // Instrumentation grows code by about a third: reserve for it once.
@@ -436,10 +480,10 @@ export class ModuleRewriter {
       case SECTION_MEMORY:
         return undefined; // rebuilt from the parsed declarations
       case SECTION_GLOBAL:
-        rewriteGlobals(reader, out, space);
+        rewriteGlobals(reader, out, space, added);
         break;
       case SECTION_EXPORT:
-        rewriteExports(reader, out, space);
+        rewriteExports(reader, out, space, added);
         break;
       case SECTION_START:
         rewriteStart(reader, out, space);
@@ -530,10 +574,14 @@ export class ModuleRewriter {
     return out.view();
   }
 
-  private importPayload(space: IndexSpace): Uint8Array {
+  private importPayload(space: IndexSpace, fuelCounter: FuelCounter): Uint8Array {
     const out = new Writer(256);
+    const fuelImports = fuelCounter === 'imported' ? 1 : 0;
     const added =
-      this.definedMemories.length + this.definedTables.length + 1 + ADDED_FUNCTION_IMPORTS;
+      this.definedMemories.length +
+      this.definedTables.length +
+      fuelImports +
+      ADDED_FUNCTION_IMPORTS;
     out.u32(this.importCount + added);
     const original = this.sections.find((section) => section.id === SECTION_IMPORT);
     if (original !== undefined) {
@@ -554,11 +602,13 @@ export class ModuleRewriter {
       out.byte(table.reference);
       writeLimits(out, table.limits);
     });
-    out.name(LIMITS_IMPORT_MODULE);
-    out.name(FUEL_GLOBAL_IMPORT);
-    out.byte(IMPORT_GLOBAL);
-    out.byte(0x7e);
-    out.byte(1);
+    if (fuelCounter === 'imported') {
+      out.name(LIMITS_IMPORT_MODULE);
+      out.name(FUEL_GLOBAL_IMPORT);
+      out.byte(IMPORT_GLOBAL);
+      out.byte(0x7e);
+      out.byte(1);
+    }
     out.name(LIMITS_IMPORT_MODULE);
     out.name(OUT_OF_FUEL_IMPORT);
     out.byte(IMPORT_FUNCTION);

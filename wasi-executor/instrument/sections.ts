@@ -81,9 +81,25 @@ export function copyConstExpr(reader: Reader, out: Writer, space: IndexSpace): v
   }
 }
 
-export function rewriteGlobals(reader: Reader, out: Writer, space: IndexSpace): void {
+/** A global or export the rewriter adds in front of (globals) or after (exports) the module's own. */
+export interface AddedEntries {
+  /** The fuel counter: `(global (mut i64) (i64.const 0))`, exported under `exportName`. */
+  readonly fuelCounter?: { readonly exportName: string; readonly globalIndex: number };
+}
+
+/** The bytes of the defined fuel counter: mutable i64, initialized to 0. */
+export const FUEL_COUNTER_GLOBAL = [0x7e, 0x01, 0x42, 0x00, 0x0b] as const;
+
+export function rewriteGlobals(
+  reader: Reader,
+  out: Writer,
+  space: IndexSpace,
+  added: AddedEntries = {},
+): void {
   const count = reader.count(3);
-  out.u32(count);
+  // The defined counter is the first defined global (index = imported globals, where the imported one was).
+  out.u32(count + (added.fuelCounter === undefined ? 0 : 1));
+  if (added.fuelCounter !== undefined) for (const byte of FUEL_COUNTER_GLOBAL) out.byte(byte);
   for (let index = 0; index < count; index++) {
     const start = reader.pos;
     readValueType(reader);
@@ -94,12 +110,25 @@ export function rewriteGlobals(reader: Reader, out: Writer, space: IndexSpace): 
   }
 }
 
-export function rewriteExports(reader: Reader, out: Writer, space: IndexSpace): void {
+export function rewriteExports(
+  reader: Reader,
+  out: Writer,
+  space: IndexSpace,
+  added: AddedEntries = {},
+): void {
   const count = reader.count(3);
-  out.u32(count);
+  const counter = added.fuelCounter;
+  out.u32(count + (counter === undefined ? 0 : 1));
+  if (counter !== undefined) {
+    out.name(counter.exportName);
+    out.byte(EXPORT_GLOBAL);
+    out.u32(counter.globalIndex);
+  }
   for (let index = 0; index < count; index++) {
     const start = reader.pos;
-    reader.name();
+    const name = reader.name();
+    if (counter !== undefined && name === counter.exportName)
+      reader.fail(`an export named "${name}": already instrumented`, 'already_instrumented', start);
     const kind = reader.byte();
     out.copy(reader.bytes, start, reader.pos);
     if (kind === EXPORT_FUNCTION) out.u32(functionIndex(reader, space));
