@@ -59,7 +59,9 @@ export class JobsClient {
   async await(ids: ReadonlySet<string>, deadlineMs: number): Promise<JobsPhaseResult> {
     const deadline = Date.now() + deadlineMs;
     for (;;) {
-      const response = await fetch(`${this.url}/api/v1/jobs?limit=1000`);
+      // Newest first: the phase's jobs are the newest, so listing only as many keeps the
+      // master's share of the polling small.
+      const response = await fetch(`${this.url}/api/v1/jobs?limit=${Math.max(1, ids.size)}`);
       const { jobs } = (await response.json()) as { jobs: JobListing[] };
       const ours = jobs.filter((job) => ids.has(job.id));
       const ended = ours.filter((job) => ENDED.has(job.state));
