@@ -31,6 +31,68 @@ export const PROGRESS_SLOTS = 2;
 
 export type OutputStream = 'stdout' | 'stderr';
 
+/** Pending output that is sent at once, whatever the time since the last message. */
+export const OUTPUT_BATCH_BYTES = 64 * 1024;
+/** A write (or host call, or fuel slice) this long after the last output message sends the pending output. */
+export const OUTPUT_FLUSH_INTERVAL_MS = 20;
+
+type Emit = (stream: OutputStream, bytes: Uint8Array, truncated: boolean) => void;
+
+/**
+ * Turns a task's writes into few messages to the main thread. A guest that floods its output with
+ * small writes would otherwise queue a message per write on the agent's event loop and starve it
+ * (heartbeats, other tasks' updates). A write goes out at once when no output message went out
+ * for OUTPUT_FLUSH_INTERVAL_MS (so a program printing now and then streams live); within that
+ * interval writes are held until OUTPUT_BATCH_BYTES are pending, the interval has passed at a
+ * later write, host call or fuel slice, or the task ends. The first dropped byte is told at once.
+ */
+export class OutputBatcher {
+  private readonly pending: Record<OutputStream, Uint8Array[]> = { stdout: [], stderr: [] };
+  private readonly truncated: Record<OutputStream, boolean> = { stdout: false, stderr: false };
+  private pendingBytes = 0;
+  private hasPending = false;
+  private lastFlushMs = -Infinity;
+
+  constructor(
+    private readonly emit: Emit,
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {}
+
+  write(stream: OutputStream, bytes: Uint8Array, truncated: boolean): void {
+    // A copy: the bytes may be a view of guest memory that changes before the flush.
+    if (bytes.length > 0) this.pending[stream].push(bytes.slice());
+    this.pendingBytes += bytes.length;
+    this.hasPending = true;
+    if (truncated) this.truncated[stream] = true;
+    if (truncated || this.pendingBytes >= OUTPUT_BATCH_BYTES) this.flush();
+    else this.flushIfDue();
+  }
+
+  flushIfDue(): void {
+    if (this.hasPending && this.nowMs() - this.lastFlushMs >= OUTPUT_FLUSH_INTERVAL_MS)
+      this.flush();
+  }
+
+  flush(): void {
+    if (!this.hasPending) return;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const chunks = this.pending[stream];
+      if (chunks.length === 0 && !this.truncated[stream]) continue;
+      const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      this.emit(
+        stream,
+        new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength),
+        this.truncated[stream],
+      );
+      this.pending[stream] = [];
+      this.truncated[stream] = false;
+    }
+    this.pendingBytes = 0;
+    this.hasPending = false;
+    this.lastFlushMs = this.nowMs();
+  }
+}
+
 class CappedSink implements OutputSink {
   bytesWritten = 0;
   truncated = false;
@@ -58,6 +120,8 @@ export interface TaskContext extends GuestContext {
   readonly memoryGrowFailed: boolean;
   fuelConsumed(): number;
   memoryBytes(): number;
+  /** Sends all pending output (the task ended, or is about to block). */
+  flushOutput(): void;
 }
 
 /**
@@ -71,9 +135,10 @@ export function createTaskContext(
   spec: GuestSpec,
   limits: TaskLimits,
   progress: Float64Array,
-  emit: (stream: OutputStream, bytes: Uint8Array, truncated: boolean) => void,
+  emit: Emit,
   fuelSliceUnits: number = defaultExecutorLimits.fuelSliceUnits,
 ): TaskContext {
+  const output = new OutputBatcher(emit);
   assert(progress.length >= PROGRESS_SLOTS, 'progress array has its slots');
   assert(Number.isSafeInteger(fuelSliceUnits) && fuelSliceUnits > 0, 'fuel slice is positive');
   const firstGrant = Math.min(limits.fuel, fuelSliceUnits);
@@ -95,6 +160,8 @@ export function createTaskContext(
   const recordProgress = (): void => {
     progress[PROGRESS_FUEL_CONSUMED] = fuelConsumed();
     progress[PROGRESS_MEMORY_BYTES] = memoryBytes();
+    // Called at host calls and fuel slices: held output goes out even while the guest computes.
+    output.flushIfDue();
   };
   const outOfFuel = (): void => {
     // The guest stored its (negative) counter in the global before calling.
@@ -150,10 +217,10 @@ export function createTaskContext(
   return {
     spec,
     stdout: new CappedSink(limits.stdoutBytesMax, (bytes, truncated) =>
-      emit('stdout', bytes, truncated),
+      output.write('stdout', bytes, truncated),
     ),
     stderr: new CappedSink(limits.stderrBytesMax, (bytes, truncated) =>
-      emit('stderr', bytes, truncated),
+      output.write('stderr', bytes, truncated),
     ),
     fuel,
     memoryBytesMax: limits.memoryBytesMax,
@@ -170,5 +237,6 @@ export function createTaskContext(
     },
     fuelConsumed,
     memoryBytes,
+    flushOutput: () => output.flush(),
   };
 }

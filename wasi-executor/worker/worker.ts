@@ -59,6 +59,7 @@ async function runTask(message: RunMessage): Promise<DoneMessage> {
   } catch (thrown) {
     verdict = verdictOfThrown(thrown, facts(context, message));
   }
+  context.flushOutput();
   return {
     type: 'done',
     taskId: message.taskId,

@@ -80,8 +80,10 @@ export async function run(
   );
   try {
     const outcome = await runComponent(artifact, context);
+    context.flushOutput();
     return { outcome, thrown: undefined, ...output, context };
   } catch (thrown) {
+    context.flushOutput();
     return { outcome: undefined, thrown, ...output, context };
   }
 }
