@@ -685,6 +685,7 @@ export class Agent implements RunningAgent {
   private async finish(running: Running, fields: TerminalFields): Promise<void> {
     const { task } = running;
     task.state = fields.state;
+    this.table.release(task.frameworkId, task.taskId);
     await this.report(task.frameworkId, task.taskId, fields);
     await this.checkpoints.remove(task.containerId);
     this.table.remove(task.frameworkId, task.taskId);

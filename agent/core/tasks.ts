@@ -21,6 +21,8 @@ export interface ActiveTask {
   /** The newest state the agent reported for it. */
   state: TaskState;
   killRequested: boolean;
+  /** Its container ended and what it held is free again (the task may still await its report). */
+  released: boolean;
 }
 
 export type LaunchDecision =
@@ -122,11 +124,11 @@ export class TaskTable {
   }
 
   /** Adds an accepted task and accounts its resources. */
-  add(task: Omit<ActiveTask, 'killRequested'>): ActiveTask {
+  add(task: Omit<ActiveTask, 'killRequested' | 'released'>): ActiveTask {
     const key = streamKey(task.frameworkId, task.taskId);
     assert(!this.tasks.has(key), 'a task is added once');
     assert(this.shortfall(task.resources) === undefined, 'an added task fits the agent');
-    const active: ActiveTask = { ...task, killRequested: false };
+    const active: ActiveTask = { ...task, killRequested: false, released: false };
     this.tasks.set(key, active);
     this.cpusUsed += fixed(task.resources.cpus);
     this.memUsed += fixed(task.resources.memMiB);
@@ -134,17 +136,29 @@ export class TaskTable {
     return active;
   }
 
-  /** Removes a task that reached a terminal state and releases its resources. */
-  remove(frameworkId: string, taskId: string): ActiveTask | undefined {
-    const key = streamKey(frameworkId, taskId);
-    const task = this.tasks.get(key);
-    if (!task) return undefined;
-    this.tasks.delete(key);
+  /**
+   * Frees what an ended task's container held while the task stays known (its terminal update
+   * is still being checkpointed and sent). The master frees the resources when that update
+   * reaches it and may offer them at once: a launch on them must find them free here too.
+   */
+  release(frameworkId: string, taskId: string): void {
+    const task = this.tasks.get(streamKey(frameworkId, taskId));
+    if (!task || task.released) return;
+    task.released = true;
     this.cpusUsed -= fixed(task.resources.cpus);
     this.memUsed -= fixed(task.resources.memMiB);
     this.diskUsed -= fixed(task.resources.diskMiB);
     assert(this.cpusUsed >= 0, 'cpus used never go negative');
     assert(this.memUsed >= 0, 'memory used never goes negative');
+  }
+
+  /** Removes a task that reached a terminal state, releasing its resources if not done yet. */
+  remove(frameworkId: string, taskId: string): ActiveTask | undefined {
+    const key = streamKey(frameworkId, taskId);
+    const task = this.tasks.get(key);
+    if (!task) return undefined;
+    this.release(frameworkId, taskId);
+    this.tasks.delete(key);
     return task;
   }
 

@@ -127,8 +127,11 @@ test('the task table refuses a launch that would over-commit the agent and chang
   const refused = table.decide('fw', wasmTask('d', 0.2, 64));
   assert.is(refused.kind, 'reject');
   assert.equal(table.used(), { cpus: 0.9, memMiB: 192, diskMiB: 0 });
+  table.release('fw', 'a');
+  assert.is(table.decide('fw', wasmTask('d', 0.2, 64)).kind, 'accept', 'released: room again');
+  assert.ok(table.get('fw', 'a'), 'a released task stays known until removed');
   table.remove('fw', 'a');
-  assert.is(table.decide('fw', wasmTask('d', 0.2, 64)).kind, 'accept');
+  assert.equal(table.used(), { cpus: 0.6, memMiB: 128, diskMiB: 0 }, 'removal frees nothing twice');
 });
 
 test('the task table refuses unknown runtimes, duplicate ids and wasm tasks without memory', () => {
