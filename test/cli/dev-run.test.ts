@@ -110,6 +110,16 @@ test('wasmos run passes arguments and environment', async () => {
   assert.match(vars.stdout, /GREETING=hi there/);
 });
 
+test('wasmos run of a CPU kernel: its result, and the fuel it burned', async () => {
+  const kernel = join(ROOT, 'components', 'built', 'kernels', 'fib.wasm');
+  const run = await wasmos(['run', kernel, '--', '25', '1'], env);
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stdout, /fib n=25 repeats=1 value=75025 /);
+  const fuel = /finished exit=0 fuel=([\d,]+)/.exec(run.stderr);
+  assert.ok(fuel, run.stderr);
+  assert.ok(Number(fuel[1]!.replaceAll(',', '')) > 100_000, 'fib(25) burns real fuel');
+});
+
 test('a fuel-exhausting loop ends non-zero and says why', async () => {
   const run = await wasmos(['run', '--fuel', '1000000', program('infinite-loop')], env);
   assert.ok(run.code !== 0 && run.code !== null, `exit ${run.code}`);
