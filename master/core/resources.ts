@@ -126,7 +126,9 @@ export class Resources {
 
   /** The caller must know `this` contains `other`: going negative is a bug, not an input error. */
   subtract(other: Resources): Resources {
-    assert(this.contains(other), `subtracting ${other.toString()} from ${this.toString()}`);
+    // The message is built only on failure: subtract is on the allocator's hot path.
+    if (!this.contains(other))
+      assert(false, `subtracting ${other.toString()} from ${this.toString()}`);
     if (other.isEmpty()) return this;
     const scalars = new Map(this.scalarsMilli);
     for (const [name, milli] of other.scalarsMilli) {
