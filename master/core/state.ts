@@ -24,6 +24,8 @@ export interface CoreConfig {
   readonly timings: CoreTimings;
   readonly minAllocatable: readonly Resources[];
   readonly sorter: SorterFactory;
+  /** Re-check the whole accounting after every step (tests and simulations; O(cluster) per step). */
+  readonly checkInvariants: boolean;
 }
 
 export interface FrameworkState {

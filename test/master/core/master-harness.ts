@@ -22,7 +22,7 @@ export class MasterHarness {
 
   boot(registry: Registry | undefined): MasterCore {
     const created = MasterCore.create(
-      { masterId: 'm1', seed: 1, ...this.options },
+      { masterId: 'm1', seed: 1, checkInvariants: true, ...this.options },
       registry,
       this.nowMs,
     );

@@ -30,7 +30,12 @@ class RecordingOutlets implements Outlets {
 
 async function startDriver(workDir: string, onFatal?: (error: RegistryWriteError) => void) {
   const started = await MasterDriver.start({
-    core: { masterId: 'master-1', seed: 7, timings: { allocationIntervalMs: 50 } },
+    core: {
+      masterId: 'master-1',
+      seed: 7,
+      timings: { allocationIntervalMs: 50 },
+      checkInvariants: true,
+    },
     store: new FileRegistryStore(workDir),
     clock: systemClock,
     log,

@@ -65,6 +65,7 @@ class Sim {
       {
         masterId: `m${this.epoch}`,
         seed: this.seed + this.epoch,
+        checkInvariants: true,
         timings: { agentReregisterTimeoutMs: 20_000, frameworkRecoveryTimeoutMs: 20_000 },
       },
       this.registry,
