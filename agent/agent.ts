@@ -31,6 +31,7 @@ import { AgentChannel } from './connection/channel.js';
 import { AgentSession } from './connection/session.js';
 import type { Containerizer, Runtime, Termination } from './containerizer/containerizer.js';
 import { WasmContainerizer } from './containerizer/wasm/wasm-containerizer.js';
+import { backoffDelayMs } from './core/backoff.js';
 import { TaskTable, type ActiveTask, type AgentCapacity } from './core/tasks.js';
 import { diskLimitation, type Limitation } from './core/disk.js';
 import { terminalFields, type TerminalFields } from './core/termination.js';
@@ -647,11 +648,7 @@ export class Agent implements RunningAgent {
       });
     const wasm = task.info.wasm;
     assert(wasm !== undefined, 'a wasm task has a wasm section');
-    const sources = [
-      `${this.channel?.master ?? ''}/api/v1/blobs/${wasm.digest.slice('sha256:'.length)}`,
-      ...(wasm.url ? [wasm.url] : []),
-    ];
-    const lease = await this.cache.acquire(wasm.digest, sources);
+    const lease = await this.acquireComponent(wasm.digest, wasm.url);
     if (!lease.ok)
       return failSpec({
         state: 'TASK_FAILED',
@@ -664,6 +661,36 @@ export class Agent implements RunningAgent {
         await mkdir(preopen.hostPath, { recursive: true });
     }
     return okSpec({ ...base, wasm: { ...resolved.value, componentPath: lease.value.path } });
+  }
+
+  /**
+   * The task's component from the cache, else downloaded from the master of the current stream
+   * (or the task's URL). A download that failed on the way is retried with backoff for
+   * componentFetchRetryMs, so a master failover during a launch costs a delay, not the task;
+   * a component that is missing, too large or not what its digest says fails at once.
+   */
+  private async acquireComponent(digest: string, url: string | undefined) {
+    const startedMs = this.clock.nowMs();
+    for (let attempt = 0; ; attempt++) {
+      const sources = [
+        `${this.channel?.master ?? ''}/api/v1/blobs/${digest.slice('sha256:'.length)}`,
+        ...(url ? [url] : []),
+      ];
+      const lease = await this.cache.acquire(digest, sources);
+      const retryable = !lease.ok && lease.error.code === 'FETCH_FAILED' && !this.stopping;
+      const delayMs = backoffDelayMs(attempt, 250, 5_000, 0.2);
+      if (
+        !retryable ||
+        this.clock.nowMs() + delayMs - startedMs > this.limits.componentFetchRetryMs
+      )
+        return lease;
+      this.logger.warn('component download failed; retrying', {
+        digest,
+        error: lease.error.message,
+        delayMs,
+      });
+      await new Promise<void>((resolve) => this.clock.after(delayMs, resolve));
+    }
   }
 
   private async watch(running: Running, containerizer: Containerizer): Promise<void> {

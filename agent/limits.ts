@@ -25,6 +25,11 @@ export const agentLimits = {
   componentBytesMax: 128 * MiB,
   /** How long a component download may take before it is abandoned. */
   fetchTimeoutMs: 60_000,
+  /**
+   * How long a download that failed on the way (master unreachable, a new leader not serving
+   * yet) is retried, each time from the master of the current stream, before the task fails.
+   */
+  componentFetchRetryMs: 30_000,
   /** Reconnect backoff: first delay, and the cap it doubles up to (plus up to 50% jitter). */
   reconnectBackoffBaseMs: 250,
   reconnectBackoffMaxMs: 15_000,

@@ -143,6 +143,28 @@ test('an unacknowledged update is resent with the same uuid until acknowledged',
   master.acknowledge(finished);
 });
 
+test('a component download that fails on the way is retried, and the task runs', async () => {
+  const argsEcho = new Uint8Array(
+    readFileSync(join(root, 'components/built/programs/args-echo.wasm')),
+  );
+  const digest = master.addBlob(argsEcho);
+  master.blobFailuresLeft = 2;
+  const requestsBefore = master.blobRequests;
+  master.send({
+    type: 'LAUNCH',
+    launch: { framework_id: { value: 'fw' }, task: task('retried', { wasm: { digest } }) },
+  });
+  const running = await eventually('RUNNING', () => updatesOf('retried')[0]);
+  assert.is(running.status.state, 'TASK_RUNNING');
+  assert.is(master.blobRequests - requestsBefore, 3, 'two failed downloads, then one that worked');
+  master.acknowledge(running);
+  const finished = await eventually('FINISHED', () =>
+    updatesOf('retried').find((u) => u.status.state !== 'TASK_RUNNING'),
+  );
+  assert.is(finished.status.state, 'TASK_FINISHED');
+  master.acknowledge(finished);
+});
+
 test('a task whose component does not match its digest fails with REASON_WASM_INVALID', async () => {
   master.send({
     type: 'LAUNCH',

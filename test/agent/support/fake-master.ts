@@ -28,6 +28,9 @@ export class FakeMaster {
   private readonly signer = new Signer(this.identity);
   private readonly replay = new ReplayGuard();
   private readonly blobs = new Map<string, Uint8Array>();
+  /** Blob downloads to answer 503 (a master not serving yet) before serving again. */
+  blobFailuresLeft = 0;
+  blobRequests = 0;
   private stream:
     { id: string; controller: ReadableStreamDefaultController<Uint8Array> } | undefined;
   private streams = 0;
@@ -47,6 +50,11 @@ export class FakeMaster {
   async start(): Promise<void> {
     const app = new Hono();
     app.get('/api/v1/blobs/:hex', (c) => {
+      this.blobRequests++;
+      if (this.blobFailuresLeft > 0) {
+        this.blobFailuresLeft--;
+        return c.json({ error: { code: 'NO_LEADER', message: 'no leader yet' } }, 503);
+      }
       const bytes = this.blobs.get(c.req.param('hex'));
       return bytes
         ? c.body(new Uint8Array(bytes), 200, { 'content-type': 'application/wasm' })
