@@ -24,6 +24,14 @@ import {
   type MasterProcessOptions,
 } from './master-process.js';
 
+/**
+ * How long a request to a master that holds the lease but is still starting its term (recovering
+ * the registry, building the core) waits for it to serve, instead of an immediate 503 the client
+ * would back off from: this is most of a failover's tail.
+ */
+export const ELECTED_START_HOLD_MS = 3_000;
+const ELECTED_START_POLL_MS = 20;
+
 export interface HaMasterOptions extends Omit<MasterProcessOptions, 'store' | 'onFatal'> {
   readonly zk: ZkUrl;
   /** The masters' digest credentials (from `--zk-credentials FILE` or the URL). */
@@ -65,9 +73,14 @@ export async function startHaMaster(options: HaMasterOptions): Promise<RunningHa
   try {
     served = await serveMaster(
       async (request) => {
+        const leadership = elected.leadership;
+        if (leadership?.isLeading() && !leadership.isServing()) {
+          const deadlineMs = Date.now() + ELECTED_START_HOLD_MS;
+          while (leadership.isLeading() && !leadership.isServing() && Date.now() < deadlineMs)
+            await new Promise((resolve) => setTimeout(resolve, ELECTED_START_POLL_MS));
+        }
         const leading = term;
         // The lease is checked on every request: a deposed master must not answer as leader.
-        const leadership = elected.leadership;
         if (leading && leadership?.isServing()) {
           const response = await leading.app.fetch(request);
           return withLeaderHeader(response, leadership.self.address);
