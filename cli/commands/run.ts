@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { WasmosError } from '../../lib/errors.js';
 import { parseDurationMs } from '../../lib/units.js';
 import { LogFollower, followLogs } from '../client/follow-logs.js';
@@ -83,7 +84,12 @@ export function jobRequestOf(
     };
   }
   if (digest === undefined) throw new WasmosError('BAD_OPTION', 'a wasm job needs a component');
-  return { ...common, wasm: wasmInfoOf(argv.slice(1), flags, digest, env) };
+  return {
+    ...common,
+    // Named after its file, as a user would look for it in `wasmos tasks`.
+    ...(flags.name === undefined && argv[0] !== undefined ? { name: basename(argv[0]) } : {}),
+    wasm: wasmInfoOf(argv.slice(1), flags, digest, env),
+  };
 }
 
 function wasmInfoOf(

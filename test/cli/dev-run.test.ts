@@ -143,7 +143,7 @@ test('a job no agent can take waits with its reason, shows in tasks, and can be 
   assert.match(id, /^job-/);
   const tasks = await wasmos(['tasks'], env);
   assert.is(tasks.code, 0, tasks.stderr);
-  assert.match(tasks.stdout, new RegExp(`${id}\\s+wasm job\\s+QUEUED.*zone:nowhere`));
+  assert.match(tasks.stdout, new RegExp(`${id}\\s+hello.wasm\\s+QUEUED.*zone:nowhere`));
   const json = await wasmos(['tasks', '--json'], env);
   const parsed = JSON.parse(json.stdout) as {
     queued_jobs: Array<{ id: string; waiting: { code: string } }>;

@@ -41,6 +41,7 @@ test('run flags become a job the master accepts', () => {
     DIGEST,
   );
   assert.equal(body, {
+    name: 'app.wasm',
     resources: { cpus: 0.5, mem: 128 },
     attributes: { zone: 'edge-1' },
     wasm: {
