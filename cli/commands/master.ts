@@ -117,38 +117,8 @@ export function register(program: Command): void {
       const callBytesMax = bytesFlag('max-call-bytes', flags.maxCallBytes);
       const blobBytesMax = bytesFlag('max-blob-bytes', flags.maxBlobBytes);
       const log = createLogger('master');
-      if (flags.zk !== undefined) {
-        const sessionTimeoutMs = durationFlag('zk-session-timeout', flags.zkSessionTimeout);
-        const ha = await startHaMaster({
-          ...(await haFlags({
-            zk: flags.zk,
-            ...(flags.zkCredentials ? { credentialsFile: resolve(flags.zkCredentials) } : {}),
-            ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
-          })),
-          ...(flags.advertiseUrl ? { advertiseUrl: flags.advertiseUrl } : {}),
-          workDir: resolve(flags.workDir),
-          keyFile: resolve(flags.key),
-          trustDir: resolve(flags.trust),
-          port: portFlag(flags.port),
-          host: flags.host,
-          ...(flags.httpCredentials ? { credentialsFile: resolve(flags.httpCredentials) } : {}),
-          timings,
-          httpLimits: {
-            ...(callBytesMax === undefined ? {} : { callBytesMax }),
-            ...(blobBytesMax === undefined ? {} : { blobBytesMax }),
-          },
-          log,
-        });
-        log.info('master listening', { url: ha.url, id: ha.id, keyId: ha.keyId, ha: true });
-        await new Promise<void>((done) => {
-          const stop = (): void => void ha.stop().then(done);
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
-        return;
-      }
-      let fatal: (message: string) => void = () => undefined;
-      const master = await startMaster({
+      // What a single master and an HA master are started with alike.
+      const processOptions = {
         workDir: resolve(flags.workDir),
         keyFile: resolve(flags.key),
         trustDir: resolve(flags.trust),
@@ -161,6 +131,29 @@ export function register(program: Command): void {
           ...(blobBytesMax === undefined ? {} : { blobBytesMax }),
         },
         log,
+      };
+      if (flags.zk !== undefined) {
+        const sessionTimeoutMs = durationFlag('zk-session-timeout', flags.zkSessionTimeout);
+        const ha = await startHaMaster({
+          ...(await haFlags({
+            zk: flags.zk,
+            ...(flags.zkCredentials ? { credentialsFile: resolve(flags.zkCredentials) } : {}),
+            ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+          })),
+          ...(flags.advertiseUrl ? { advertiseUrl: flags.advertiseUrl } : {}),
+          ...processOptions,
+        });
+        log.info('master listening', { url: ha.url, id: ha.id, keyId: ha.keyId, ha: true });
+        await new Promise<void>((done) => {
+          const stop = (): void => void ha.stop().then(done);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        return;
+      }
+      let fatal: (message: string) => void = () => undefined;
+      const master = await startMaster({
+        ...processOptions,
         onFatal: (message) => fatal(message),
       });
       log.info('master listening', {
