@@ -24,6 +24,46 @@ export class Limiter {
 /** Calls in flight per bench client (framework or simulated agent). */
 export const CALLS_IN_FLIGHT_MAX = 32;
 
+/** Network failures a call is retried through before the bench gives up. */
+const NETWORK_ATTEMPTS_MAX = 5;
+
+export interface SignedPost {
+  readonly url: string;
+  /** The sealed envelope. */
+  readonly body: Uint8Array;
+  readonly streamId: string | undefined;
+  /** Streams (SUBSCRIBE, REGISTER) carry one: they go at once, outside the limiter. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Posts a signed CBOR call. A stream goes at once; other calls wait for room among `calls` and
+ * are retried on a network failure (a real framework or agent retries too).
+ */
+export function postSigned(calls: Limiter, post: SignedPost): Promise<Response> {
+  const send = () =>
+    fetch(post.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/cbor',
+        ...(post.streamId ? { 'mesos-stream-id': post.streamId } : {}),
+      },
+      body: post.body,
+      ...(post.signal ? { signal: post.signal } : {}),
+    });
+  if (post.signal) return send();
+  return calls.run(async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send();
+      } catch (error) {
+        if (attempt >= NETWORK_ATTEMPTS_MAX) throw new Error(describeFailure(error));
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
+  });
+}
+
 /** The cause of a failed fetch, which undici hides behind `fetch failed`. */
 export function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CALLS_IN_FLIGHT_MAX, describeFailure, Limiter } from './limiter.js';
+import { CALLS_IN_FLIGHT_MAX, Limiter, postSigned } from './limiter.js';
 import {
   open,
   RecordIoDecoder,
@@ -13,7 +13,6 @@ import {
 } from '../../../protocol/index.js';
 
 /** Sends of one call before it counts as failed (network errors only). */
-const NETWORK_ATTEMPTS_MAX = 5;
 
 export interface SimAgentOptions {
   readonly url: string;
@@ -51,31 +50,12 @@ export class SimAgent {
     this.signer = new Signer(options.identity);
   }
 
-  /**
-   * Posts a signed call. Streams (SUBSCRIBE, REGISTER) go at once; other calls wait for room
-   * among CALLS_IN_FLIGHT_MAX and are retried on a network failure (a real agent retries too).
-   */
   private post(call: AgentCall, signal?: AbortSignal): Promise<Response> {
-    const send = () =>
-      fetch(`${this.options.url}/api/v1/agent`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/cbor',
-          ...(this.streamId ? { 'mesos-stream-id': this.streamId } : {}),
-        },
-        body: this.signer.seal('agent.call', call),
-        ...(signal ? { signal } : {}),
-      });
-    if (signal) return send();
-    return this.calls.run(async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await send();
-        } catch (error) {
-          if (attempt >= NETWORK_ATTEMPTS_MAX) throw new Error(describeFailure(error));
-          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
-        }
-      }
+    return postSigned(this.calls, {
+      url: `${this.options.url}/api/v1/agent`,
+      body: this.signer.seal('agent.call', call),
+      streamId: this.streamId,
+      ...(signal ? { signal } : {}),
     });
   }
 
