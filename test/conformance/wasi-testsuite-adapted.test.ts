@@ -4,35 +4,15 @@
 // Executor on the component host. Prints "wasi-testsuite (adapted components): N/26 passed".
 // Four tests end differently on this path, for reasons outside our host (docs/COMPONENTS.md);
 // each is asserted to end exactly as documented, so a change either way is noticed.
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { componentNew, preview1AdapterCommandPath } from '@bytecodealliance/jco';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Executor } from '../../wasi-executor/executor.js';
-import type { TaskResult, TaskSpec } from '../../wasi-executor/types.js';
-
-const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const suiteRoot = resolve(repoRoot, '../shared/wasi-testsuite/tests');
-
-interface Expectation {
-  readonly args?: string[];
-  readonly env?: Record<string, string>;
-  readonly root?: string | null;
-  readonly exit_code?: number;
-  readonly stdout?: string;
-  readonly stderr?: string;
-}
+import type { TaskResult } from '../../wasi-executor/types.js';
+import { expectationOf, findTests, preopensFor, type Expectation } from './suite.js';
 
 /** How the tests that differ on this path end, and why (docs/COMPONENTS.md). */
 const knownDifferences: Record<string, { exitCode: number | null; stderr: RegExp }> = {
@@ -45,28 +25,10 @@ const knownDifferences: Record<string, { exitCode: number | null; stderr: RegExp
   'fd_write-to-invalid-fd': { exitCode: 1, stderr: /abort/ },
 };
 
-function findTests(dir: string): string[] {
-  const found: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) found.push(...findTests(path));
-    else if (name.endsWith('.wasm')) found.push(path);
-  }
-  return found;
-}
-
-function removeCleanupFiles(dir: string): void {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (name.endsWith('.cleanup')) rmSync(path, { recursive: true, force: true });
-    else if (statSync(path).isDirectory()) removeCleanupFiles(path);
-  }
-}
-
 const executor = new Executor();
 const adapter = readFileSync(preview1AdapterCommandPath());
 const scratch = mkdtempSync(join(tmpdir(), 'wasi-testsuite-adapted-'));
-const testFiles = findTests(suiteRoot);
+const testFiles = findTests();
 const decoder = new TextDecoder();
 let passed = 0;
 
@@ -77,18 +39,11 @@ async function runAdapted(wasmPath: string, expected: Expectation): Promise<Task
   ]);
   const prepared = await executor.prepare(component);
   if (!prepared.ok) throw new Error(`${name}: ${prepared.error.message}`);
-  let preopens: TaskSpec['preopens'] = [];
-  if (expected.root) {
-    const copy = join(mkdtempSync(join(scratch, `${name}-`)), expected.root);
-    cpSync(join(wasmPath, '..', expected.root), copy, { recursive: true });
-    removeCleanupFiles(copy);
-    preopens = [{ hostPath: copy, guestPath: '/', writable: true }];
-  }
   const run = await executor.run(prepared.value, {
     programName: `${name}.wasm`,
     args: expected.args ?? [],
     env: expected.env ?? {},
-    preopens,
+    preopens: preopensFor(wasmPath, name, expected, scratch),
   });
   if (!run.ok) throw new Error(`${name}: ${run.error.message}`);
   return run.value;
@@ -105,10 +60,7 @@ for (const wasmPath of testFiles) {
     ? `adapted ${name} ends as documented for this path`
     : `adapted ${name} behaves as expected`;
   test(title, async () => {
-    const jsonPath = wasmPath.replace(/\.wasm$/, '.json');
-    const expected: Expectation = existsSync(jsonPath)
-      ? JSON.parse(readFileSync(jsonPath, 'utf8'))
-      : {};
+    const expected = expectationOf(wasmPath);
     const result = await runAdapted(wasmPath, expected);
     const stderr = decoder.decode(result.stderr);
     if (known) {

@@ -1,56 +1,18 @@
 // Runs every test of the WASI testsuite subset in ../shared/wasi-testsuite through the
 // Executor API, as its README says: args, env, a fresh copy of `root` preopened as the
 // guest's "/", expected exit code and exact stdout/stderr. Prints "wasi-testsuite: N/M passed".
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Executor, type PreparedModule } from '../../wasi-executor/executor.js';
 import type { TaskSpec } from '../../wasi-executor/types.js';
-
-const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const suiteRoot = resolve(repoRoot, '../shared/wasi-testsuite/tests');
-
-interface Expectation {
-  readonly args?: string[];
-  readonly env?: Record<string, string>;
-  readonly root?: string | null;
-  readonly exit_code?: number;
-  readonly stdout?: string;
-  readonly stderr?: string;
-}
-
-function findTests(dir: string): string[] {
-  const found: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) found.push(...findTests(path));
-    else if (name.endsWith('.wasm')) found.push(path);
-  }
-  return found;
-}
-
-function removeCleanupFiles(dir: string): void {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (name.endsWith('.cleanup')) rmSync(path, { recursive: true, force: true });
-    else if (statSync(path).isDirectory()) removeCleanupFiles(path);
-  }
-}
+import { expectationOf, findTests, preopensFor } from './suite.js';
 
 const executor = new Executor();
 const scratch = mkdtempSync(join(tmpdir(), 'wasi-testsuite-'));
-const testFiles = findTests(suiteRoot);
+const testFiles = findTests();
 let passed = 0;
 
 test('the suite has its 26 tests', () => {
@@ -60,10 +22,7 @@ test('the suite has its 26 tests', () => {
 for (const wasmPath of testFiles) {
   const name = basename(wasmPath, '.wasm');
   test(`wasi-testsuite ${name} behaves as expected`, async () => {
-    const jsonPath = wasmPath.replace(/\.wasm$/, '.json');
-    const expected: Expectation = existsSync(jsonPath)
-      ? JSON.parse(readFileSync(jsonPath, 'utf8'))
-      : {};
+    const expected = expectationOf(wasmPath);
     const prepared = await executor.prepare(readFileSync(wasmPath));
     assert.ok(prepared.ok, prepared.ok ? '' : prepared.error.message);
     const spec: TaskSpec = {
@@ -71,16 +30,9 @@ for (const wasmPath of testFiles) {
       args: expected.args ?? [],
       env: expected.env ?? {},
     };
-    let preopens: TaskSpec['preopens'] = [];
-    if (expected.root) {
-      const copy = join(mkdtempSync(join(scratch, `${name}-`)), expected.root);
-      cpSync(join(wasmPath, '..', expected.root), copy, { recursive: true });
-      removeCleanupFiles(copy);
-      preopens = [{ hostPath: copy, guestPath: '/', writable: true }];
-    }
     const run = await executor.run((prepared as { value: PreparedModule }).value, {
       ...spec,
-      preopens,
+      preopens: preopensFor(wasmPath, name, expected, scratch),
     });
     assert.ok(run.ok, run.ok ? '' : run.error.message);
     const result = run.value;
