@@ -3,7 +3,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { err, ok, type Result } from '../../lib/result.js';
-import { type Digest, digestHex } from './digest.js';
+import { type Digest, digestHex, parseDigest } from './digest.js';
 import type { BlobLimits } from './limits.js';
 
 export type BlobPutError =
@@ -60,6 +60,23 @@ export class BlobStore {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Up to `limit` blobs whose hex digest sorts after `afterHex` (all when empty), in digest
+   * order: a listing a peer pages through with the last digest it saw.
+   */
+  async list(afterHex: string, limit: number): Promise<BlobInfo[]> {
+    const names = (await readdir(this.blobsDir))
+      .filter((name) => name > afterHex && parseDigest(name) !== undefined)
+      .sort()
+      .slice(0, Math.max(0, limit));
+    const listed: BlobInfo[] = [];
+    for (const name of names) {
+      const found = await this.info(`sha256:${name}`);
+      if (found) listed.push(found);
+    }
+    return listed;
   }
 
   /** A stream of the blob's bytes, or undefined when the store does not have it. */

@@ -9,7 +9,13 @@ import {
   electionTimings,
   type ElectionLimits,
 } from './limits.js';
-import { decodeMasterInfo, leaderOf, mastersPath, type MasterInfo } from './layout.js';
+import {
+  candidatesInOrder,
+  decodeMasterInfo,
+  leaderOf,
+  mastersPath,
+  type MasterInfo,
+} from './layout.js';
 import { Signal, sleepUnless } from './signal.js';
 
 export interface DetectorOptions {
@@ -19,7 +25,15 @@ export interface DetectorOptions {
   readonly credentials?: ZkCredentials;
   readonly limits?: ElectionLimits;
   readonly logger?: Logger;
+  /**
+   * Also read every candidate's info, not only the leader's (`candidates()`): masters use it
+   * to find their peers (blob replication). Agents and the CLI leave it off.
+   */
+  readonly followAll?: boolean;
 }
+
+/** Candidates whose info `followAll` reads (the lowest ones); a deployment runs 3 or 5. */
+export const CANDIDATES_FOLLOWED_MAX = 16;
 
 /**
  * Follows the current leader's info for agents, the CLI and non-leading masters. Watches the
@@ -35,6 +49,8 @@ export class LeaderDetector {
   private running: Promise<void> | undefined;
   private leader: MasterInfo | undefined;
   private leaderZnode: string | undefined;
+  /** With `followAll`: each candidate's info by znode name, in election order (once listed). */
+  private all: Map<string, MasterInfo> | undefined;
 
   constructor(private readonly options: DetectorOptions) {
     this.limits = options.limits ?? DEFAULT_ELECTION_LIMITS;
@@ -49,6 +65,14 @@ export class LeaderDetector {
 
   current(): MasterInfo | undefined {
     return this.leader;
+  }
+
+  /**
+   * With `followAll`: every candidate's info, leader first (the last listing seen); undefined
+   * until the first listing was read.
+   */
+  candidates(): readonly MasterInfo[] | undefined {
+    return this.all && [...this.all.values()];
   }
 
   onChange(listener: (leader: MasterInfo | undefined) => void): () => void {
@@ -120,6 +144,7 @@ export class LeaderDetector {
         children = [];
       }
       await this.settle(session, folder, leaderOf(children), changed);
+      if (this.options.followAll) await this.readAll(session, folder, children, changed);
       await Promise.race([changed.fired, ended.fired]);
     }
   }
@@ -144,6 +169,33 @@ export class LeaderDetector {
       if (!isZkError(error, 'no_node')) throw error;
       changed.fire(); // it went between listing and reading: list again
     }
+  }
+
+  /** Reads the info of candidates not seen before (a znode's info never changes). */
+  private async readAll(
+    session: ZkSession,
+    folder: string,
+    children: readonly string[],
+    changed: Signal,
+  ): Promise<void> {
+    const next = new Map<string, MasterInfo>();
+    for (const name of candidatesInOrder(children).slice(0, CANDIDATES_FOLLOWED_MAX)) {
+      const known = this.all?.get(name);
+      if (known) {
+        next.set(name, known);
+        continue;
+      }
+      try {
+        const { data } = await session.getData(`${folder}/${name}`);
+        const info = decodeMasterInfo(data, this.limits.infoBytesMax);
+        if (info.ok) next.set(name, info.value);
+        else this.logger.warn('ignoring a malformed candidate znode', { znode: name });
+      } catch (error) {
+        if (!isZkError(error, 'no_node')) throw error;
+        changed.fire(); // it went between listing and reading: list again
+      }
+    }
+    this.all = next;
   }
 
   private update(leader: MasterInfo | undefined, znode: string | undefined): void {

@@ -11,9 +11,18 @@ import { WasmosError } from '../../lib/errors.js';
 import { readCredentialsFile } from '../../lib/zookeeper/credentials.js';
 import { parseZkUrl, type ZkCredentials, type ZkUrl } from '../../lib/zookeeper/url.js';
 import { rawPublicKey } from '../../protocol/keys/key-id.js';
+import { parseDigest, type Digest } from '../blobs/digest.js';
+import { REPLICATION_LIMITS, type ReplicationLimits } from '../blobs/limits.js';
+import { BlobReplication, REPLICA_PREFIX } from '../blobs/replication.js';
 import { DEFAULT_ELECTION_LIMITS } from '../election/limits.js';
 import type { MasterInfo } from '../election/layout.js';
-import { LEADER_HEADER, leaderGate, leaderSummary, redirectTarget } from './leader-gate.js';
+import {
+  LEADER_HEADER,
+  NO_LEADER_RETRY_AFTER_S,
+  leaderGate,
+  leaderSummary,
+  redirectTarget,
+} from './leader-gate.js';
 import { DEFAULT_LEADERSHIP_LIMITS, Leadership } from './leadership.js';
 import {
   MASTER_DEFAULTS,
@@ -42,7 +51,12 @@ export interface HaMasterOptions extends Omit<MasterProcessOptions, 'store' | 'o
    * right when clients can reach it (not for 0.0.0.0).
    */
   readonly advertiseUrl?: string;
+  /** Blob replication between the masters (docs/HA.md); defaults: `REPLICATION_LIMITS`. */
+  readonly blobReplication?: Partial<ReplicationLimits>;
 }
+
+/** `/api/v1/blobs/<digest>`: uploads and downloads the leader wraps with replication. */
+const BLOB_PATH = /^\/api\/v1\/blobs\/([^/]+)$/;
 
 export interface RunningHaMaster {
   readonly url: string;
@@ -68,6 +82,19 @@ export async function startHaMaster(options: HaMasterOptions): Promise<RunningHa
   // Created once the server listens (its address goes into the election znode).
   const elected: { leadership?: Leadership } = {};
   const standby = standbyApp(id, () => elected.leadership);
+  const replication = new BlobReplication({
+    store: resources.blobs,
+    selfId: id,
+    view: {
+      peers: () => elected.leadership?.peers(),
+      isServing: () => elected.leadership?.isServing() ?? false,
+    },
+    limits: { ...REPLICATION_LIMITS, ...options.blobReplication },
+    blobBytesMax: resources.httpLimits.blobBytesMax,
+    peerUrl: (address, path) => redirectTarget(address, `http://peer${path}`),
+    logger: log,
+  });
+  const replicaApp = new Hono().route(REPLICA_PREFIX, replication.routes());
   const host = options.host ?? MASTER_DEFAULTS.host;
   let served;
   try {
@@ -79,10 +106,16 @@ export async function startHaMaster(options: HaMasterOptions): Promise<RunningHa
           while (leadership.isLeading() && !leadership.isServing() && Date.now() < deadlineMs)
             await new Promise((resolve) => setTimeout(resolve, ELECTED_START_POLL_MS));
         }
+        const path = request.url.includes('/blobs') ? new URL(request.url).pathname : '';
+        // Every master serves its copies, leading or not.
+        if (path.startsWith(REPLICA_PREFIX)) return replicaApp.fetch(request);
         const leading = term;
         // The lease is checked on every request: a deposed master must not answer as leader.
         if (leading && leadership?.isServing()) {
-          const response = await leading.app.fetch(request);
+          const blob = parseDigest(BLOB_PATH.exec(path)?.[1] ?? '');
+          const response = blob
+            ? await replicatedBlobRequest(request, blob, leading.app, replication)
+            : await leading.app.fetch(request);
           return withLeaderHeader(response, leadership.self.address);
         }
         return standby.fetch(request);
@@ -130,6 +163,7 @@ export async function startHaMaster(options: HaMasterOptions): Promise<RunningHa
   });
   elected.leadership = leadership;
   leadership.start();
+  replication.start();
   const running = leadership;
   let stopping: Promise<void> | undefined;
   return {
@@ -140,6 +174,7 @@ export async function startHaMaster(options: HaMasterOptions): Promise<RunningHa
     leadership: running,
     stop() {
       stopping ??= (async () => {
+        await replication.stop();
         await running.stop();
         await new Promise<void>((done) => {
           server.close(() => done());
@@ -150,6 +185,45 @@ export async function startHaMaster(options: HaMasterOptions): Promise<RunningHa
       return stopping;
     },
   };
+}
+
+/**
+ * A blob request on the leader. A download of a blob this master lacks (it was uploaded to
+ * an earlier leader) first fetches it from a peer. An upload is acknowledged only once
+ * enough other masters hold a copy (`replicasMin`), so a kill of this master right after the
+ * answer loses nothing; otherwise 503 NOT_REPLICATED (the blob stays here, and a retry is
+ * cheap).
+ */
+async function replicatedBlobRequest(
+  request: Request,
+  digest: Digest,
+  app: Hono,
+  replication: BlobReplication,
+): Promise<Response> {
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    await replication.ensureLocal(digest);
+    return app.fetch(request);
+  }
+  const response = await app.fetch(request);
+  if (request.method !== 'PUT' || (response.status !== 200 && response.status !== 201))
+    return response;
+  const stored = (await response.json()) as Record<string, unknown>;
+  const replicated = await replication.replicate(digest);
+  if (!replicated.ok) {
+    return Response.json(
+      {
+        error: {
+          code: 'NOT_REPLICATED',
+          message: `stored on the leader but no other master took a copy in time: ${replicated.error}`,
+        },
+      },
+      { status: 503, headers: { 'retry-after': String(NO_LEADER_RETRY_AFTER_S) } },
+    );
+  }
+  return Response.json(
+    { ...stored, replicas: replicated.value.replicas },
+    { status: response.status },
+  );
 }
 
 /** What a master that does not lead (or not yet) answers. */

@@ -207,7 +207,7 @@ export class Leadership implements LeaderView {
       ...(options.credentials ? { credentials: options.credentials } : {}),
     };
     this.election = new LeaderElection({ ...common, info: options.info });
-    this.detector = new LeaderDetector(common);
+    this.detector = new LeaderDetector({ ...common, followAll: true });
     this.election.on((event) => this.onElection(event));
   }
 
@@ -240,6 +240,14 @@ export class Leadership implements LeaderView {
     // is up): redirecting to itself would loop, so say "no leader known" instead.
     if (detected?.id === this.options.info.id) return undefined;
     return detected;
+  }
+
+  /**
+   * The other masters in the election, as last seen through ZooKeeper (blob replication);
+   * undefined until the candidates were first listed.
+   */
+  peers(): readonly MasterInfo[] | undefined {
+    return this.detector.candidates()?.filter((each) => each.id !== this.options.info.id);
   }
 
   /** Waits until some master leads (as seen through ZooKeeper). */

@@ -4,8 +4,11 @@
  * finding the leader through ZooKeeper, one given the list of master URLs), and a signed-CBOR
  * framework launching a steady stream of tasks that follows the leader (through ZooKeeper) and
  * resubscribes with its framework id. The leader is killed with kill -9, then the new leader
- * too. Every task whose launch a leader accepted reaches exactly one terminal state, none that
- * finished is reported lost or gone, and the agents' update logs end fully acknowledged.
+ * too. The component is uploaded once, to the first leader: masters replicate it, so the later
+ * leaders serve it. Every task whose launch a leader accepted reaches exactly one terminal
+ * state, none that ran is reported lost or gone, a launch the dying leader never sent reconciles
+ * to TASK_GONE (as in Mesos: the task's agent is registered and does not have it), and the
+ * agents' update logs end fully acknowledged.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -127,7 +130,7 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
   );
   const dead = new Set<string>();
   let leader = await serving(zkUrl, dead);
-  let digest = await upload(leader);
+  const digest = await upload(leader);
   const agentDirs = [join(keys.dir, 'agent0'), join(keys.dir, 'agent1')];
   agents.push(
     startAgentProcess(keys, 0, zkUrl, agentDirs[0]!),
@@ -137,6 +140,8 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
   try {
     await framework.subscribe();
     const submitted = new Map<string, number>();
+    /** The agent each task was launched on: reconciliation names it, as a framework would. */
+    const agentOf = new Map<string, string>();
     let sequence = 0;
     let stopping = false;
     let term = 0;
@@ -148,7 +153,10 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
         const taskId = `task-${sequence++}`;
         const launchedIn = term;
         try {
-          await framework.launch((offer) => helloTask(taskId, offer, digest));
+          await framework.launch((offer) => {
+            agentOf.set(taskId, offer.agent_id.value);
+            return helloTask(taskId, offer, digest);
+          });
           submitted.set(taskId, launchedIn);
         } catch {
           await new Promise((resolve) => setTimeout(resolve, 100));
@@ -187,8 +195,6 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
       );
       framework.autoAcknowledge = true;
       framework.url = leader;
-      // Blobs live with the master that stored them: the framework uploads to the new leader.
-      digest = await upload(leader);
       term = round;
       await framework.subscribe();
       await until(() => launchedInTerm(round), `tasks launched after kill ${round}`, DEADLINE_MS);
@@ -216,10 +222,10 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
 
     // Updates held at a crash arrive again; anything a leader never launched is reconciled.
     const ids = [...submitted.keys()];
-    // TASK_UNKNOWN (reconciliation: no leader nor agent knows the task) settles a task too: a
-    // launch the dying leader accepted but never sent to an agent.
-    const settled = (state: TaskStatus['state']) =>
-      terminalTaskStates.has(state) || state === 'TASK_UNKNOWN';
+    // A launch the dying leader accepted but never sent to an agent: the next leader does not
+    // know the task (the registry holds agents and frameworks, not tasks, as in Mesos), and
+    // once the task's agent re-registered without it, reconciliation answers TASK_GONE.
+    const settled = (state: TaskStatus['state']) => terminalTaskStates.has(state);
     const terminalStates = (taskId: string) =>
       new Set(
         framework
@@ -231,7 +237,7 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
       async () => {
         const open = ids.filter((taskId) => terminalStates(taskId).size === 0);
         if (open.length === 0) return true;
-        await framework.reconcile(open);
+        await framework.reconcile(open.map((taskId) => ({ taskId, agentId: agentOf.get(taskId) })));
         await new Promise((resolve) => setTimeout(resolve, 500));
         return false;
       },
@@ -254,15 +260,13 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
           .join(', ')}`,
     );
     // Only a launch into a leader's death may end otherwise, and none of these ran: never sent
-    // to an agent (TASK_UNKNOWN), refused by the master (TASK_ERROR, TASK_DROPPED: an offer of
-    // the dead leader, or one without room, as this framework launches on any offer), or
-    // its component was being fetched from the leader as it died (TASK_FAILED, WASM_INVALID:
-    // blobs are not replicated between masters, docs/HA.md).
+    // to an agent (TASK_GONE by reconciliation), or refused by the master (TASK_ERROR,
+    // TASK_DROPPED: an offer of the dead leader, or one without room, as this framework
+    // launches on any offer). A component is never missing: every leader has it.
     const neverRan = (state: string, reason: string | undefined) =>
-      state === 'TASK_UNKNOWN' ||
+      (state === 'TASK_GONE' && reason === 'REASON_RECONCILIATION') ||
       state === 'TASK_ERROR' ||
-      state === 'TASK_DROPPED' ||
-      (state === 'TASK_FAILED' && reason === 'REASON_WASM_INVALID');
+      state === 'TASK_DROPPED';
     for (const taskId of ids) {
       if (finished.includes(taskId)) continue;
       const updates = framework.updatesOf(taskId);
@@ -272,6 +276,12 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
       );
     }
     assert.ok(finished.length >= TASKS_PER_TERM, `${finished.length} finished`);
+    // Tasks launched by the second and third leaders ran the component uploaded to the first.
+    for (const round of [1, 2])
+      assert.ok(
+        finished.some((taskId) => submitted.get(taskId) === round),
+        `a task of leader ${round + 1} finished`,
+      );
     for (const [index, dir] of agentDirs.entries()) {
       await until(
         async () => (await unacknowledgedOnDisk(dir)) === 0,

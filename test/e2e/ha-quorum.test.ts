@@ -145,7 +145,7 @@ test('one ZooKeeper server down: carries on; majority down: nobody leads, tasks 
     const seen = framework.updates.length;
     await until(
       async () => {
-        await framework.reconcile(['long']);
+        await framework.reconcile([{ taskId: 'long' }]);
         await new Promise((resolve) => setTimeout(resolve, 300));
         return framework.updates
           .slice(seen)

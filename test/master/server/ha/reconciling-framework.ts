@@ -16,16 +16,25 @@ export class ReconcilingFramework extends HttpFramework {
   }
 
   /**
-   * RECONCILE the given tasks: the master answers each with its latest state, or with
-   * TASK_UNKNOWN/TASK_GONE/TASK_LOST for a task it never saw launched. False when the call did
-   * not reach a leader (it is sent again later).
+   * RECONCILE the given tasks (with the agent each was launched on, when known): the master
+   * answers each with its latest state, or for a task it does not know with TASK_GONE (its
+   * agent is registered), TASK_UNKNOWN (no agent given) or TASK_LOST (not partition-aware);
+   * no answer while the agent is still re-registering. False when the call did not reach a
+   * leader (it is sent again later).
    */
-  async reconcile(taskIds: readonly string[]): Promise<boolean> {
+  async reconcile(
+    tasks: readonly { readonly taskId: string; readonly agentId?: string | undefined }[],
+  ): Promise<boolean> {
     if (!this.frameworkId || !this.streamId) return false;
     const call: SchedulerCall = {
       type: 'RECONCILE',
       framework_id: { value: this.frameworkId },
-      reconcile: { tasks: taskIds.map((value) => ({ task_id: { value } })) },
+      reconcile: {
+        tasks: tasks.map(({ taskId, agentId }) => ({
+          task_id: { value: taskId },
+          ...(agentId === undefined ? {} : { agent_id: { value: agentId } }),
+        })),
+      },
     };
     try {
       const response = await fetch(`${this.url}/api/v1/scheduler`, {
