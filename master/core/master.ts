@@ -364,10 +364,14 @@ export class MasterCore {
           return err(limitError('jobsMax', jobsMax, 'too many jobs'));
         core.jobs.set(input.jobId, input.record);
         core.out.persistNeeded = true;
+        core.out.changedJobIds.add(input.jobId);
         return ok(done);
       }
       case 'deleteJob':
-        if (core.jobs.delete(input.jobId)) core.out.persistNeeded = true;
+        if (core.jobs.delete(input.jobId)) {
+          core.out.persistNeeded = true;
+          core.out.changedJobIds.add(input.jobId);
+        }
         return ok(done);
     }
   }
@@ -415,6 +419,7 @@ export class MasterCore {
     const intervalMs = core.config.timings.allocationIntervalMs;
     return {
       persist: out.persistNeeded ? registrySnapshot(core) : undefined,
+      changedJobIds: out.changedJobIds,
       toAgents: out.toAgents,
       toFrameworks: out.toFrameworks,
       closeStreams: out.closeStreams,

@@ -259,6 +259,11 @@ export interface AgentDelivery {
  */
 export interface Ready {
   readonly persist: Registry | undefined;
+  /**
+   * The jobs put or deleted in this batch (a subset of `persist.jobs`' keys, plus deleted ids):
+   * what a shell writing changes rather than whole registries must write of the jobs.
+   */
+  readonly changedJobIds: ReadonlySet<string>;
   readonly toAgents: readonly AgentDelivery[];
   readonly toFrameworks: readonly FrameworkDelivery[];
   readonly closeStreams: readonly { readonly frameworkId: string; readonly streamId: string }[];

@@ -92,8 +92,7 @@ const plainValue: z.ZodType<PlainValue> = z.lazy(() =>
   ]),
 );
 
-const registrySchema = z.strictObject({
-  format: z.literal(REGISTRY_FORMAT),
+const baseShape = {
   agents: z.array(
     z.strictObject({
       id: text,
@@ -117,8 +116,71 @@ const registrySchema = z.strictObject({
     }),
   ),
   weights: z.record(z.string(), z.number().positive().finite()),
+};
+
+const registrySchema = z.strictObject({
+  format: z.literal(REGISTRY_FORMAT),
+  ...baseShape,
   jobs: z.record(z.string(), plainValue),
 });
+
+const changeSchema = z.strictObject({
+  format: z.literal(REGISTRY_FORMAT),
+  base: z.strictObject(baseShape).optional(),
+  put: z.record(z.string(), plainValue),
+  deleted: z.array(z.string()),
+});
+
+/** The registry but its jobs (small: agents, frameworks, weights), as a plain object. */
+export function encodeRegistryBase(registry: Registry): Record<string, PlainValue> {
+  const { agents, frameworks, weights } = encodeRegistry({ ...registry, jobs: {} });
+  return { agents: agents!, frameworks: frameworks!, weights: weights! };
+}
+
+/**
+ * A change record (appended after a stored registry, see RegistryStore.append): the jobs of
+ * `jobIds` as they are in `registry` (put, or deleted when absent), and the registry's base
+ * (encodeRegistryBase) when given because it changed.
+ */
+export function encodeRegistryChange(
+  registry: Registry,
+  jobIds: Iterable<string>,
+  base: Record<string, PlainValue> | undefined,
+): Record<string, PlainValue> {
+  const put: Record<string, PlainValue> = {};
+  const deleted: string[] = [];
+  for (const jobId of jobIds) {
+    const record = Object.hasOwn(registry.jobs, jobId) ? registry.jobs[jobId] : undefined;
+    if (record === undefined) deleted.push(jobId);
+    else put[jobId] = record;
+  }
+  return { format: REGISTRY_FORMAT, ...(base ? { base } : {}), put, deleted };
+}
+
+/**
+ * `registry` with the change records (as stored, oldest first) applied. Each record is checked
+ * on its own and the result as a whole; a record we cannot read is an error, not skipped.
+ */
+export function applyRegistryChanges(
+  registry: Registry,
+  changes: readonly unknown[],
+): Result<Registry, string> {
+  if (changes.length === 0) return ok(registry);
+  let next: Omit<Registry, 'jobs'> = registry;
+  const jobs = new Map(Object.entries(registry.jobs));
+  for (const [index, value] of changes.entries()) {
+    const parsed = changeSchema.safeParse(value);
+    if (!parsed.success)
+      return err(
+        `registry change ${index} is not valid: ${parsed.error.issues[0]?.message ?? 'unknown'}`,
+      );
+    const { base, put, deleted } = parsed.data;
+    if (base) next = { ...next, ...base };
+    for (const jobId of deleted) jobs.delete(jobId);
+    for (const [jobId, record] of Object.entries(put)) jobs.set(jobId, record);
+  }
+  return decodeRegistry({ ...next, jobs: Object.fromEntries(jobs) });
+}
 
 /** Validates what the store returned; a registry we cannot read is a startup error, not a crash. */
 export function decodeRegistry(value: unknown): Result<Registry, string> {

@@ -103,6 +103,8 @@ export interface RemovedFramework {
 
 export class Outbox {
   persistNeeded = false;
+  /** Jobs put or deleted since the last Ready: the shell may write just these (and the rest). */
+  readonly changedJobIds = new Set<string>();
   toAgents: AgentDelivery[] = [];
   toFrameworks: FrameworkDelivery[] = [];
   closeStreams: { frameworkId: string; streamId: string }[] = [];

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../../lib/assert.js';
 import { err, ok, type Result } from '../../lib/result.js';
@@ -13,7 +13,9 @@ import type {
 } from './store.js';
 
 export const REGISTRY_FILE_NAME = 'registry.cbor';
+export const JOURNAL_FILE_NAME = 'registry.journal';
 const TEMP_PREFIX = `${REGISTRY_FILE_NAME}.tmp-`;
+const JOURNAL_TEMP_PREFIX = `${JOURNAL_FILE_NAME}.tmp-`;
 
 /**
  * File layout: MAGIC (8) | counter u64 BE (8) | length u32 BE (4) | sha256(counter|length|bytes)
@@ -22,6 +24,19 @@ const TEMP_PREFIX = `${REGISTRY_FILE_NAME}.tmp-`;
  */
 const MAGIC = Buffer.from('WSREG001', 'ascii');
 const HEADER_BYTES = MAGIC.length + 8 + 4 + 32;
+/** Where the checksum sits in the registry file's header (its first 8 bytes are in the version). */
+const CHECKSUM_OFFSET = MAGIC.length + 12;
+
+/**
+ * Journal layout: JOURNAL_MAGIC (8) | counter u64 BE (8) | the first 8 bytes of the registry
+ * file's checksum (8), naming the one registry file whose changes it holds; then records, each
+ * length u32 BE (4) | sha256(journal header | length | bytes) (32) | bytes. A journal whose
+ * header names another registry file is stale (left by a crash right after a whole write) and
+ * ignored; a torn last record (a crash during an append, never acknowledged) is cut off.
+ */
+const JOURNAL_MAGIC = Buffer.from('WSJRN001', 'ascii');
+const JOURNAL_HEADER_BYTES = JOURNAL_MAGIC.length + 8 + 8;
+const RECORD_HEADER_BYTES = 4 + 32;
 
 interface Decoded {
   readonly counter: bigint;
@@ -29,10 +44,21 @@ interface Decoded {
   readonly version: RegistryVersion;
 }
 
+/** What the registry file's header says, without reading the registry itself. */
+interface RegistryHead {
+  readonly counter: bigint;
+  /** `counter-checksumprefix`: the version while no change is appended. */
+  readonly version: RegistryVersion;
+  /** The journal header that belongs to this registry file. */
+  readonly journalHeader: Buffer;
+}
+
 /**
  * The single master's registry: one file in the work dir, replaced crash-safely (temp file,
- * fsync, rename, fsync of the directory). The version is a counter that grows with every
- * write plus a prefix of the checksum; a write names the version it replaces.
+ * fsync, rename, fsync of the directory), plus a journal of changes appended after it
+ * (`append`: one write and one fdatasync, however large the registry). The version is a
+ * counter that grows with every whole write plus a prefix of the checksum, and the journal's
+ * length once changes are appended; a write names the version it replaces.
  */
 export class FileRegistryStore implements RegistryStore {
   private readonly path: string;
@@ -50,8 +76,25 @@ export class FileRegistryStore implements RegistryStore {
     return this.serialized(async () => {
       await this.removeTempFiles();
       const decoded = await this.readCurrent();
-      return decoded && { bytes: decoded.bytes, version: decoded.version };
+      if (!decoded) return undefined;
+      const journal = await this.readJournal(headOf(decoded));
+      if (journal.changes.length === 0) return { bytes: decoded.bytes, version: decoded.version };
+      return {
+        bytes: decoded.bytes,
+        version: journalVersion(decoded.version, journal.bytes),
+        changes: journal.changes,
+      };
     });
+  }
+
+  append(
+    change: Uint8Array,
+    expected: RegistryVersion,
+  ): Promise<Result<RegistryVersion, RegistryWriteError>> {
+    if (change.byteLength > this.limits.registryBytesMax) {
+      return Promise.resolve(err(tooLarge(change.byteLength, this.limits.registryBytesMax)));
+    }
+    return this.serialized(() => this.appendNow(change, expected));
   }
 
   store(
@@ -78,20 +121,152 @@ export class FileRegistryStore implements RegistryStore {
     } catch (error) {
       return err({ code: 'unavailable', message: `cannot read the registry: ${String(error)}` });
     }
-    if (current?.version !== expected) {
+    let version: RegistryVersion | undefined;
+    try {
+      version =
+        current && journalVersion(current.version, await this.journalBytes(headOf(current)));
+    } catch (error) {
+      return err({ code: 'unavailable', message: `cannot read the journal: ${String(error)}` });
+    }
+    if (version !== expected) {
       return err({
         code: 'conflict',
-        message: `registry is at version ${current?.version ?? 'none'}, not ${expected ?? 'none'}`,
+        message: `registry is at version ${version ?? 'none'}, not ${expected ?? 'none'}`,
       });
     }
     const counter = (current?.counter ?? 0n) + 1n;
     const encoded = encodeRegistryFile(counter, bytes);
     try {
-      await this.replaceDurably(encoded);
+      await this.replaceDurably(encoded, this.path, TEMP_PREFIX);
     } catch (error) {
       return err({ code: 'unavailable', message: `cannot write the registry: ${String(error)}` });
     }
+    // The old journal names the old registry file: stale from now on, so removing it need not
+    // be durable (a crash that brings it back leaves it ignored).
+    await unlink(this.journalPath).catch(() => undefined);
     return ok(decodeRegistryFile(encoded, this.path).version);
+  }
+
+  private get journalPath(): string {
+    return join(this.workDir, JOURNAL_FILE_NAME);
+  }
+
+  private async appendNow(
+    change: Uint8Array,
+    expected: RegistryVersion,
+  ): Promise<Result<RegistryVersion, RegistryWriteError>> {
+    let head: RegistryHead | undefined;
+    let journalBytes: number;
+    try {
+      head = await this.readHead();
+      journalBytes = head ? await this.journalBytes(head) : 0;
+    } catch (error) {
+      return err({ code: 'unavailable', message: `cannot read the registry: ${String(error)}` });
+    }
+    const version = head && journalVersion(head.version, journalBytes);
+    if (!head || version !== expected) {
+      return err({
+        code: 'conflict',
+        message: `registry is at version ${version ?? 'none'}, not ${expected}`,
+      });
+    }
+    const record = encodeJournalRecord(head.journalHeader, change);
+    const journalBytesAfter = Math.max(journalBytes, JOURNAL_HEADER_BYTES) + record.byteLength;
+    if (journalBytesAfter > this.limits.registryBytesMax) {
+      // The master writes the whole registry instead (which empties the journal).
+      return err(tooLarge(journalBytesAfter, this.limits.registryBytesMax));
+    }
+    try {
+      if (journalBytes === 0) {
+        // A new journal (or one replacing a stale journal) appears whole or not at all.
+        const fresh = Buffer.concat([head.journalHeader, record]);
+        await this.replaceDurably(fresh, this.journalPath, JOURNAL_TEMP_PREFIX);
+      } else {
+        const file = await open(this.journalPath, 'a');
+        try {
+          await file.write(record);
+          await file.datasync();
+        } finally {
+          await file.close();
+        }
+      }
+    } catch (error) {
+      return err({
+        code: 'unavailable',
+        message: `cannot append to the registry: ${String(error)}`,
+      });
+    }
+    return ok(journalVersion(head.version, journalBytesAfter));
+  }
+
+  /** The registry file's header alone (a change is appended without reading the registry). */
+  private async readHead(): Promise<RegistryHead | undefined> {
+    let file: FileHandle;
+    try {
+      file = await open(this.path, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const header = Buffer.alloc(HEADER_BYTES);
+      const { bytesRead } = await file.read(header, 0, HEADER_BYTES, 0);
+      if (bytesRead !== HEADER_BYTES || !header.subarray(0, MAGIC.length).equals(MAGIC))
+        throw new RegistryCorruptError(`${this.path}: not a registry file`, this.path);
+      const counter = header.readBigUInt64BE(MAGIC.length);
+      return headFrom(counter, header.subarray(CHECKSUM_OFFSET, HEADER_BYTES));
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** Bytes of the journal that belongs to `head` (0: none, or a stale one). */
+  private async journalBytes(head: RegistryHead): Promise<number> {
+    let file: FileHandle;
+    try {
+      file = await open(this.journalPath, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+    try {
+      const header = Buffer.alloc(JOURNAL_HEADER_BYTES);
+      const { bytesRead } = await file.read(header, 0, JOURNAL_HEADER_BYTES, 0);
+      if (bytesRead !== JOURNAL_HEADER_BYTES || !header.equals(head.journalHeader)) return 0;
+      const { size } = await file.stat();
+      // A header with no record after it (every record was torn and cut off) holds nothing.
+      return size > JOURNAL_HEADER_BYTES ? size : 0;
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** The changes appended after `head`'s registry; cuts off a torn last record. */
+  private async readJournal(head: RegistryHead): Promise<{ changes: Uint8Array[]; bytes: number }> {
+    let raw: Buffer;
+    try {
+      raw = await readFile(this.journalPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { changes: [], bytes: 0 };
+      throw error;
+    }
+    if (raw.length < JOURNAL_HEADER_BYTES) return { changes: [], bytes: 0 };
+    if (!raw.subarray(0, JOURNAL_HEADER_BYTES).equals(head.journalHeader))
+      return { changes: [], bytes: 0 };
+    const read = decodeJournal(raw, head.journalHeader, this.journalPath);
+    if (read.goodBytes < raw.length) {
+      const file = await open(this.journalPath, 'r+');
+      try {
+        await file.truncate(read.goodBytes);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+    }
+    return {
+      changes: read.changes,
+      bytes: read.changes.length === 0 ? 0 : read.goodBytes,
+    };
   }
 
   private async readCurrent(): Promise<Decoded | undefined> {
@@ -105,8 +280,12 @@ export class FileRegistryStore implements RegistryStore {
     return decodeRegistryFile(raw, this.path);
   }
 
-  private async replaceDurably(encoded: Uint8Array): Promise<void> {
-    const tempPath = join(this.workDir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+  private async replaceDurably(
+    encoded: Uint8Array,
+    path: string,
+    tempPrefix: string,
+  ): Promise<void> {
+    const tempPath = join(this.workDir, `${tempPrefix}${randomBytes(6).toString('hex')}`);
     const file = await open(tempPath, 'wx', 0o600);
     try {
       await file.writeFile(encoded);
@@ -114,7 +293,7 @@ export class FileRegistryStore implements RegistryStore {
     } finally {
       await file.close();
     }
-    await rename(tempPath, this.path);
+    await rename(tempPath, path);
     // The rename is only durable once the directory entry is on disk.
     const directory = await open(this.workDir, 'r');
     try {
@@ -128,7 +307,7 @@ export class FileRegistryStore implements RegistryStore {
   private async removeTempFiles(): Promise<void> {
     const names = await readdir(this.workDir).catch(() => [] as string[]);
     for (const name of names) {
-      if (name.startsWith(TEMP_PREFIX))
+      if (name.startsWith(TEMP_PREFIX) || name.startsWith(JOURNAL_TEMP_PREFIX))
         await unlink(join(this.workDir, name)).catch(() => undefined);
     }
   }
@@ -178,6 +357,69 @@ export function decodeRegistryFile(raw: Uint8Array, location: string): Decoded {
     bytes: new Uint8Array(bytes),
     version: `${counter}-${computed.toString('hex', 0, 8)}`,
   };
+}
+
+function headOf(decoded: Decoded): RegistryHead {
+  const [counter, prefix] = decoded.version.split('-');
+  return headFrom(BigInt(counter!), Buffer.from(prefix!, 'hex'));
+}
+
+function headFrom(counter: bigint, checksumBytes: Buffer): RegistryHead {
+  const prefix = checksumBytes.subarray(0, 8);
+  const journalHeader = Buffer.alloc(JOURNAL_HEADER_BYTES);
+  JOURNAL_MAGIC.copy(journalHeader, 0);
+  journalHeader.writeBigUInt64BE(counter, JOURNAL_MAGIC.length);
+  prefix.copy(journalHeader, JOURNAL_MAGIC.length + 8);
+  return { counter, version: `${counter}-${prefix.toString('hex')}`, journalHeader };
+}
+
+/** The version of a registry file with `journalBytes` of journal after it. */
+function journalVersion(registryVersion: RegistryVersion, journalBytes: number): RegistryVersion {
+  return journalBytes === 0 ? registryVersion : `${registryVersion}+${journalBytes}`;
+}
+
+export function encodeJournalRecord(journalHeader: Buffer, change: Uint8Array): Buffer {
+  const record = Buffer.alloc(RECORD_HEADER_BYTES + change.byteLength);
+  record.writeUInt32BE(change.byteLength, 0);
+  recordChecksum(journalHeader, record.subarray(0, 4), change).copy(record, 4);
+  record.set(change, RECORD_HEADER_BYTES);
+  return record;
+}
+
+/**
+ * The records of a journal whose header is good. A record cut short, or a bad checksum on the
+ * last record, is a torn append (its fdatasync never returned, so it was never acknowledged):
+ * reading stops there. A bad record with more after it is corruption.
+ */
+export function decodeJournal(
+  raw: Buffer,
+  journalHeader: Buffer,
+  location: string,
+): { changes: Uint8Array[]; goodBytes: number } {
+  const changes: Uint8Array[] = [];
+  let offset = JOURNAL_HEADER_BYTES;
+  while (offset < raw.length) {
+    if (raw.length - offset < RECORD_HEADER_BYTES) break;
+    const length = raw.readUInt32BE(offset);
+    const end = offset + RECORD_HEADER_BYTES + length;
+    if (end > raw.length) break;
+    const change = raw.subarray(offset + RECORD_HEADER_BYTES, end);
+    const computed = recordChecksum(journalHeader, raw.subarray(offset, offset + 4), change);
+    if (!computed.equals(raw.subarray(offset + 4, offset + RECORD_HEADER_BYTES))) {
+      if (end === raw.length) break;
+      throw new RegistryCorruptError(
+        `${location}: journal record at byte ${offset} fails its checksum`,
+        location,
+      );
+    }
+    changes.push(new Uint8Array(change));
+    offset = end;
+  }
+  return { changes, goodBytes: offset };
+}
+
+function recordChecksum(journalHeader: Buffer, length: Buffer, change: Uint8Array): Buffer {
+  return createHash('sha256').update(journalHeader).update(length).update(change).digest();
 }
 
 function checksum(header: Buffer, bytes: Uint8Array): Buffer {

@@ -13,6 +13,11 @@ export type RegistryVersion = string;
 export interface StoredRegistry {
   readonly bytes: Uint8Array;
   readonly version: RegistryVersion;
+  /**
+   * Changes appended after `bytes` (stores with `append` only), oldest first: the registry is
+   * `bytes` with each applied in order. Absent or empty: `bytes` is the whole registry.
+   */
+  readonly changes?: readonly Uint8Array[];
 }
 
 export type RegistryWriteError =
@@ -35,6 +40,16 @@ export interface RegistryStore {
   store(
     bytes: Uint8Array,
     expected: RegistryVersion | undefined,
+  ): Promise<Result<RegistryVersion, RegistryWriteError>>;
+  /**
+   * Optional (the file store has it, ZooKeeper does not): durably appends one change record
+   * after the stored registry, with the same compare-and-set as `store`. Cheaper than `store`
+   * for a large registry with a small change; the master decides what a change means and when
+   * to write the whole registry again (`store` drops every appended change).
+   */
+  append?(
+    change: Uint8Array,
+    expected: RegistryVersion,
   ): Promise<Result<RegistryVersion, RegistryWriteError>>;
   close(): Promise<void>;
 }

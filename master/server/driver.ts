@@ -12,7 +12,15 @@ import type {
   Ready,
   StepReply,
 } from '../core/messages.js';
-import { decodeRegistry, encodeRegistry, emptyRegistry, type Registry } from '../core/registry.js';
+import {
+  applyRegistryChanges,
+  decodeRegistry,
+  encodeRegistry,
+  encodeRegistryBase,
+  encodeRegistryChange,
+  emptyRegistry,
+  type Registry,
+} from '../core/registry.js';
 import type { CoreState } from '../core/state.js';
 import type { RegistryStore, RegistryVersion, RegistryWriteError } from '../registry/store.js';
 
@@ -41,13 +49,33 @@ export interface MasterDriverOptions {
    * we were deposed) or the store is unavailable. The driver has already stopped.
    */
   readonly onFatal?: (error: RegistryWriteError) => void;
+  /**
+   * With a store that can append changes (the file store): the changes appended since the last
+   * whole write may grow to the whole registry's size, or to this many bytes if that is more,
+   * before the next write is a whole one again (which empties the journal). Default
+   * DEFAULT_REGISTRY_CHANGES_BYTES_MIN.
+   */
+  readonly registryChangesBytesMin?: number;
 }
+
+/** Default of `registryChangesBytesMin`: small registries are still written as changes. */
+export const DEFAULT_REGISTRY_CHANGES_BYTES_MIN = 256 * 1024;
 
 /** How long the allocator took, measured around the ticks that ran it (Mesos's allocation_run_ms). */
 export interface AllocationTiming {
   readonly runs: number;
   readonly lastMs: number;
   readonly totalMs: number;
+}
+
+/** What the driver knows of what is stored (so a write need not look). */
+interface StoredShape {
+  /** Bytes of the last whole registry written. */
+  readonly wholeBytes: number;
+  /** Bytes of the changes appended after it. */
+  readonly changesBytes: number;
+  /** The CBOR of the stored registry's base (encodeRegistryBase): a change carries it if it differs. */
+  readonly base: Uint8Array;
 }
 
 interface Batch {
@@ -75,13 +103,20 @@ export class MasterDriver {
   private outlets: Outlets | undefined;
   private readonly stopListeners: Array<() => void> = [];
   private timing: AllocationTiming = { runs: 0, lastMs: 0, totalMs: 0 };
+  /** The stored registry's shape, for choosing between appending a change and a whole write. */
+  private stored: StoredShape;
 
   private constructor(
     private readonly core: MasterCore,
     private readonly options: MasterDriverOptions,
     version: RegistryVersion | undefined,
+    stored: StoredShape,
   ) {
     this.version = version;
+    this.stored = stored;
+    const changesBytesMin = options.registryChangesBytesMin ?? DEFAULT_REGISTRY_CHANGES_BYTES_MIN;
+    if (!(Number.isSafeInteger(changesBytesMin) && changesBytesMin >= 0))
+      throw new Error('registryChangesBytesMin must be a whole number of bytes, 0 or more');
   }
 
   /**
@@ -96,20 +131,32 @@ export class MasterDriver {
       if (!decoded.ok) return err(`registry is not CBOR: ${decoded.error}`);
       const parsed = decodeRegistry(decoded.value);
       if (!parsed.ok) return err(`registry is invalid: ${parsed.error}`);
-      registry = parsed.value;
+      const changes: unknown[] = [];
+      for (const [index, bytes] of (stored.changes ?? []).entries()) {
+        const change = decodeCbor(bytes);
+        if (!change.ok) return err(`registry change ${index} is not CBOR: ${change.error}`);
+        changes.push(change.value);
+      }
+      const applied = applyRegistryChanges(parsed.value, changes);
+      if (!applied.ok) return err(`registry is invalid: ${applied.error}`);
+      registry = applied.value;
     }
     const core = MasterCore.create(options.core, registry, options.clock.nowMs());
     if (!core.ok) return err(core.error);
     let version = stored?.version;
+    let shape: StoredShape = {
+      wholeBytes: stored?.bytes.byteLength ?? 0,
+      changesBytes: (stored?.changes ?? []).reduce((sum, change) => sum + change.byteLength, 0),
+      base: encodeCbor(encodeRegistryBase(registry)),
+    };
     if (!stored) {
-      const written = await options.store.store(
-        encodeCbor(encodeRegistry(core.value.registry())),
-        undefined,
-      );
+      const bytes = encodeCbor(encodeRegistry(core.value.registry()));
+      const written = await options.store.store(bytes, undefined);
       if (!written.ok) return err(`registry write failed: ${written.error.message}`);
       version = written.value;
+      shape = { ...shape, wholeBytes: bytes.byteLength };
     }
-    const driver = new MasterDriver(core.value, options, version);
+    const driver = new MasterDriver(core.value, options, version, shape);
     driver.scheduleFlush();
     return ok(driver);
   }
@@ -244,7 +291,9 @@ export class MasterDriver {
         const run = this.queue.splice(0);
         const newest = run.findLast((batch) => batch.ready.persist !== undefined);
         if (newest?.ready.persist) {
-          const failure = await this.persist(newest.ready.persist);
+          const jobIds = new Set<string>();
+          for (const batch of run) for (const jobId of batch.ready.changedJobIds) jobIds.add(jobId);
+          const failure = await this.persist(newest.ready.persist, jobIds);
           if (failure) {
             this.fail(failure, run);
             return;
@@ -260,19 +309,52 @@ export class MasterDriver {
     }
   }
 
-  private async persist(registry: Registry): Promise<RegistryWriteError | undefined> {
-    let written;
+  /**
+   * Writes `registry`, in which the jobs of `jobIds` changed since the last write: as a change
+   * appended to the stored registry when the store can and the changes so far are still small
+   * next to the whole, else whole. Either resolves once durable.
+   */
+  private async persist(
+    registry: Registry,
+    jobIds: ReadonlySet<string>,
+  ): Promise<RegistryWriteError | undefined> {
+    const { store } = this.options;
     try {
-      written = await this.options.store.store(encodeCbor(encodeRegistry(registry)), this.version);
+      const basePlain = encodeRegistryBase(registry);
+      const base = encodeCbor(basePlain);
+      const baseChanged = !Buffer.from(base).equals(this.stored.base);
+      if (store.append && this.version !== undefined) {
+        const change = encodeCbor(
+          encodeRegistryChange(registry, jobIds, baseChanged ? basePlain : undefined),
+        );
+        const changesBytes = this.stored.changesBytes + change.byteLength;
+        const changesBytesMax = Math.max(
+          this.stored.wholeBytes,
+          this.options.registryChangesBytesMin ?? DEFAULT_REGISTRY_CHANGES_BYTES_MIN,
+        );
+        if (changesBytes <= changesBytesMax) {
+          const appended = await store.append(change, this.version);
+          if (appended.ok) {
+            this.version = appended.value;
+            this.stored = { ...this.stored, changesBytes, base };
+            return undefined;
+          }
+          // Too large as a change (the store's journal is full): write the whole instead.
+          if (appended.error.code !== 'too_large') return appended.error;
+        }
+      }
+      const bytes = encodeCbor(encodeRegistry(registry));
+      const written = await store.store(bytes, this.version);
+      if (!written.ok) return written.error;
+      this.version = written.value;
+      this.stored = { wholeBytes: bytes.byteLength, changesBytes: 0, base };
+      return undefined;
     } catch (error) {
       return {
         code: 'unavailable',
         message: error instanceof Error ? error.message : String(error),
       };
     }
-    if (!written.ok) return written.error;
-    this.version = written.value;
-    return undefined;
   }
 
   private fail(error: RegistryWriteError, run: readonly Batch[]): void {

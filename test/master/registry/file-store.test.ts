@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   FileRegistryStore,
+  JOURNAL_FILE_NAME,
   REGISTRY_FILE_NAME,
   encodeRegistryFile,
 } from '../../../master/registry/file-store.js';
@@ -124,3 +125,128 @@ crash(
 );
 
 crash.run();
+
+const journal = suite('file registry store: changes appended after the registry');
+
+/** A store holding registry [0] and the changes [1], [2], and the version after them. */
+async function withChanges(dir: string): Promise<{ store: FileRegistryStore; version: string }> {
+  const store = new FileRegistryStore(dir);
+  const whole = await store.store(new Uint8Array([0]), undefined);
+  assert.ok(whole.ok);
+  let version = whole.ok ? whole.value : '';
+  for (const value of [1, 2]) {
+    const appended = await store.append(new Uint8Array([value]), version);
+    assert.ok(appended.ok, appended.ok ? '' : appended.error.message);
+    if (appended.ok) version = appended.value;
+  }
+  return { store, version };
+}
+
+const changesOf = (loaded: Awaited<ReturnType<FileRegistryStore['load']>>) =>
+  (loaded?.changes ?? []).map((change) => [...change]);
+
+journal('appended changes come back in order, also to a reopened store', async () => {
+  const dir = await freshDir();
+  const { store, version } = await withChanges(dir);
+  const loaded = await store.load();
+  assert.equal([...(loaded?.bytes ?? [])], [0]);
+  assert.equal(changesOf(loaded), [[1], [2]]);
+  assert.is(loaded?.version, version);
+  const reopened = await new FileRegistryStore(dir).load();
+  assert.equal(changesOf(reopened), [[1], [2]]);
+  assert.is(reopened?.version, version);
+  // The registry file itself was written once.
+  const raw = await readFile(join(dir, REGISTRY_FILE_NAME));
+  assert.is(raw.at(-1), 0);
+});
+
+journal('an append naming a stale version fails with conflict and adds nothing', async () => {
+  const dir = await freshDir();
+  const { store, version } = await withChanges(dir);
+  const before = version.replace(/\+\d+$/, '');
+  const stale = await store.append(new Uint8Array([9]), before);
+  assert.is(stale.ok ? '' : stale.error.code, 'conflict');
+  const other = await new FileRegistryStore(dir).append(new Uint8Array([3]), version);
+  assert.ok(other.ok);
+  const late = await store.append(new Uint8Array([9]), version);
+  assert.is(late.ok ? '' : late.error.code, 'conflict');
+  assert.equal(changesOf(await store.load()), [[1], [2], [3]]);
+});
+
+journal('a whole write needs the version with the changes and drops them', async () => {
+  const dir = await freshDir();
+  const { store, version } = await withChanges(dir);
+  const loaded = await store.load();
+  const whole = loaded?.version.replace(/\+\d+$/, '');
+  const stale = await store.store(new Uint8Array([7]), whole);
+  assert.is(stale.ok ? '' : stale.error.code, 'conflict');
+  const written = await store.store(new Uint8Array([5]), version);
+  assert.ok(written.ok);
+  const after = await new FileRegistryStore(dir).load();
+  assert.equal([...(after?.bytes ?? [])], [5]);
+  assert.equal(changesOf(after), []);
+  assert.is(after?.version, written.ok ? written.value : '');
+  const appended = await store.append(new Uint8Array([6]), after?.version ?? '');
+  assert.ok(appended.ok);
+  assert.equal(changesOf(await store.load()), [[6]]);
+});
+
+journal('a torn last change (a crash during its append) is cut off; appends go on', async () => {
+  const dir = await freshDir();
+  const { store } = await withChanges(dir);
+  const path = join(dir, JOURNAL_FILE_NAME);
+  const size = (await readFile(path)).length;
+  await truncate(path, size - 1);
+  const reopened = new FileRegistryStore(dir);
+  const loaded = await reopened.load();
+  assert.equal(changesOf(loaded), [[1]]);
+  const appended = await reopened.append(new Uint8Array([4]), loaded?.version ?? '');
+  assert.ok(appended.ok, appended.ok ? '' : appended.error.message);
+  assert.equal(changesOf(await new FileRegistryStore(dir).load()), [[1], [4]]);
+  await store.close();
+});
+
+journal('a damaged change with more after it is corruption, not a torn append', async () => {
+  const dir = await freshDir();
+  await withChanges(dir);
+  const path = join(dir, JOURNAL_FILE_NAME);
+  const raw = await readFile(path);
+  // The first record's only byte of data (header 24, record header 36).
+  raw[24 + 36] = raw[24 + 36]! ^ 0xff;
+  await writeFile(path, raw);
+  assert.instance(await loadError(new FileRegistryStore(dir)), RegistryCorruptError);
+});
+
+journal('a journal left from an earlier registry file is ignored', async () => {
+  const dir = await freshDir();
+  const { version } = await withChanges(dir);
+  const path = join(dir, JOURNAL_FILE_NAME);
+  const stale = await readFile(path);
+  const written = await new FileRegistryStore(dir).store(new Uint8Array([8]), version);
+  assert.ok(written.ok);
+  // A crash right after the whole write, before the old journal was removed:
+  await writeFile(path, stale);
+  const store = new FileRegistryStore(dir);
+  const loaded = await store.load();
+  assert.equal([...(loaded?.bytes ?? [])], [8]);
+  assert.equal(changesOf(loaded), []);
+  assert.is(loaded?.version, written.ok ? written.value : '');
+  const appended = await store.append(new Uint8Array([9]), loaded?.version ?? '');
+  assert.ok(appended.ok);
+  assert.equal(changesOf(await new FileRegistryStore(dir).load()), [[9]]);
+});
+
+journal('a change larger than registryBytesMax is refused as too_large', async () => {
+  const dir = await freshDir();
+  const store = new FileRegistryStore(dir, limits);
+  const whole = await store.store(new Uint8Array([0]), undefined);
+  assert.ok(whole.ok);
+  const big = await store.append(
+    new Uint8Array(limits.registryBytesMax + 1),
+    whole.ok ? whole.value : '',
+  );
+  assert.is(big.ok ? '' : big.error.code, 'too_large');
+  assert.equal(changesOf(await store.load()), []);
+});
+
+journal.run();

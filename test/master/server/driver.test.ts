@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -7,7 +7,7 @@ import { systemClock } from '../../../lib/clock.js';
 import { createLogger } from '../../../lib/log.js';
 import type { AgentDelivery, CoreInput, FrameworkDelivery } from '../../../master/core/messages.js';
 import { Resources } from '../../../master/core/resources.js';
-import { FileRegistryStore } from '../../../master/registry/file-store.js';
+import { FileRegistryStore, REGISTRY_FILE_NAME } from '../../../master/registry/file-store.js';
 import type { RegistryWriteError } from '../../../master/registry/store.js';
 import { MasterDriver, type Outlets } from '../../../master/server/driver.js';
 
@@ -157,6 +157,58 @@ test('a deposed master (its registry overwritten by another) stops at its next w
     const after = await first.submit(registerAgent);
     assert.ok(!after.ok && after.error.kind === 'stopped');
     second.stop();
+  }));
+
+test('jobs are written as changes after the registry; compacted; a restart reads them all', () =>
+  withWorkDir(async (workDir) => {
+    const start = async () => {
+      const started = await MasterDriver.start({
+        core: { masterId: 'master-1', seed: 7, checkInvariants: true },
+        store: new FileRegistryStore(workDir),
+        clock: systemClock,
+        log,
+        // Small, so that these few jobs fill the journal and force whole writes too.
+        registryChangesBytesMin: 4096,
+      });
+      assert.ok(started.ok, started.ok ? '' : started.error);
+      return started.value;
+    };
+    const driver = await start();
+    const record = (index: number, state: string) => ({ index, state, pad: 'x'.repeat(100) });
+    const wholeWrites = new Set<string>();
+    const registryFile = join(workDir, REGISTRY_FILE_NAME);
+    for (let index = 0; index < 60; index++) {
+      const put = await driver.submit({
+        kind: 'putJob',
+        jobId: `job-${index}`,
+        record: record(index, 'queued'),
+      });
+      assert.ok(put.ok);
+      wholeWrites.add((await readFile(registryFile)).toString('hex'));
+    }
+    // Changed, deleted, and a change to the rest of the registry, all in one batch.
+    const batch = await Promise.all([
+      driver.submit({ kind: 'putJob', jobId: 'job-59', record: record(59, 'finished') }),
+      driver.submit({ kind: 'deleteJob', jobId: 'job-0' }),
+      driver.submit({ kind: 'deleteJob', jobId: 'job-1' }),
+      driver.submit(registerAgent),
+    ]);
+    assert.ok(batch.every((reply) => reply.ok));
+    const stored = await new FileRegistryStore(workDir).load();
+    assert.ok((stored?.changes ?? []).length > 0, 'the last writes were appended changes');
+    // 60 jobs of ~150 bytes outgrow 4 KiB of changes: some writes were whole, most were not.
+    assert.ok(wholeWrites.size > 1 && wholeWrites.size < 30, `${wholeWrites.size} whole writes`);
+    const agentIds = [...driver.view().agents.keys()];
+    driver.stop();
+
+    const restarted = await start();
+    const jobs = restarted.view().jobs;
+    assert.is(jobs.size, 58);
+    assert.not.ok(jobs.has('job-0') || jobs.has('job-1'));
+    assert.equal(jobs.get('job-2'), record(2, 'queued'));
+    assert.equal(jobs.get('job-59'), record(59, 'finished'));
+    assert.equal([...restarted.view().agents.keys()], agentIds);
+    restarted.stop();
   }));
 
 test.run();
