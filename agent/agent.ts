@@ -170,8 +170,15 @@ export class Agent implements RunningAgent {
     await mkdir(workDir, { recursive: true, mode: 0o700 });
     const identity =
       options.identity ?? (await loadOrCreateKey(options.keyFile ?? join(workDir, 'agent.key')));
+    const checkpoints = await TaskCheckpoints.open({
+      dir: join(workDir, 'tasks'),
+      journalCompactBytesMin: limits.journalCompactBytesMin,
+      logger,
+    });
     const updates = await StatusUpdateManager.open({
       dir: join(workDir, 'updates'),
+      journalCompactBytesMin: limits.journalCompactBytesMin,
+      beforeCompact: () => checkpoints.flush(),
       clock,
       retry: { baseMs: limits.updateRetryBaseMs, maxMs: limits.updateRetryMaxMs },
       updatesPerTaskMax: limits.updatesPerTaskMax,
@@ -217,7 +224,7 @@ export class Agent implements RunningAgent {
       updates,
       cache,
       sandboxes,
-      new TaskCheckpoints(join(workDir, 'tasks')),
+      checkpoints,
       containerizers,
       table,
       executor,
@@ -262,7 +269,7 @@ export class Agent implements RunningAgent {
    * REASON_AGENT_RESTARTED). Unacknowledged updates were reloaded by the status update manager.
    */
   async recover(): Promise<void> {
-    const records = await this.checkpoints.list(this.logger);
+    const records = this.checkpoints.list();
     const byRuntime = new Map<Runtime, TaskRecord[]>();
     for (const record of records) {
       const latest = this.updates.latest(record.framework_id, record.task.task_id.value);
@@ -273,6 +280,9 @@ export class Agent implements RunningAgent {
       byRuntime.set(record.runtime, [...(byRuntime.get(record.runtime) ?? []), record]);
     }
     for (const [runtime, group] of byRuntime) await this.recoverRuntime(runtime, group);
+    // The checkpoints of tasks that ended before the restart are gone (their removal is made
+    // durable before the update journal forgets those tasks: see beforeCompact).
+    this.updates.releaseRecovered();
   }
 
   private async recoverRuntime(runtime: Runtime, records: readonly TaskRecord[]): Promise<void> {
@@ -383,7 +393,9 @@ export class Agent implements RunningAgent {
     // and removes what the containerizers made and no longer need (the agent's cgroups).
     for (const containerizer of new Set(this.containerizers.values())) await containerizer.close();
     while (this.work.size > 0) await Promise.allSettled([...this.work]);
-    this.updates.close();
+    await this.updates.close();
+    await this.checkpoints.close();
+    await this.sandboxes.settled();
     await this.executor?.close();
   }
 
@@ -588,8 +600,11 @@ export class Agent implements RunningAgent {
     try {
       const state = await containerizer.launch(spec.value);
       running.launched = true;
-      running.record = { ...record, container_state: { ...state } };
-      await this.checkpoints.write(running.record);
+      // A container with nothing to keep (wasm) recovers the same from the first checkpoint.
+      if (Object.keys(state).length > 0) {
+        running.record = { ...record, container_state: { ...state } };
+        await this.checkpoints.write(running.record);
+      }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const invalid =

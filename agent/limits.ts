@@ -41,6 +41,11 @@ export const agentLimits = {
    */
   updateRetryBaseMs: 10_000,
   updateRetryMaxMs: 60_000,
+  /**
+   * The update and task checkpoint journals are rewritten from their live state once they hold
+   * this many bytes (and four times what the last rewrite wrote); about 1 KiB per task each.
+   */
+  journalCompactBytesMin: 4 * MiB,
   /** Unacknowledged updates kept per task (a task that floods updates is refused more). */
   updatesPerTaskMax: 64,
   /** Tasks (active or awaiting acknowledgement of their last update) on one agent. */
@@ -94,6 +99,7 @@ export function checkAgentLimits(limits: AgentLimits): void {
     'the cache must hold the largest component',
   );
   assert(limits.updatesPerTaskMax >= 2, 'a task needs room for a running and a terminal update');
+  assert(limits.journalCompactBytesMin > 0, 'a journal is compacted past a positive size');
   assert(limits.tasksMax > 0, 'an agent must accept at least one task');
   assert(limits.missedHeartbeatsMax >= 1, 'at least one heartbeat interval must pass');
   assert(limits.diskScanEntriesMax >= 1, 'a sandbox measurement visits at least the sandbox');

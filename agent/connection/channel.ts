@@ -7,6 +7,7 @@ import type { TrustStore } from '../../protocol/keys/trust.js';
 import type { AgentCall, AgentEvent } from '../../protocol/messages/agent.js';
 import { RecordIoDecoder } from '../../protocol/recordio.js';
 import { leaderBaseFrom } from '../../cli/client/leader.js';
+import { KeptAliveClient } from './kept-alive.js';
 import { MasterLocator, type MasterLocatorLimits } from './masters.js';
 
 /** Redirects followed for one request (a 307 names the leader; a chain means masters disagree). */
@@ -51,6 +52,7 @@ export interface ChannelOptions {
   readonly trust: TrustStore;
   readonly clock: Clock;
   readonly requestTimeoutMs: number;
+  /** Used for every request when given (tests); else the stream uses fetch, calls node:http. */
   readonly fetch?: typeof fetch;
 }
 
@@ -66,6 +68,8 @@ export class AgentChannel {
   private answered: string | undefined;
   private readonly replay = new ReplayGuard();
   private readonly masters: MasterLocator;
+  /** Calls go over kept-alive connections unless a `fetch` was given. */
+  private readonly calls: KeptAliveClient | undefined;
 
   /** Throws on a `masterUrl` that parseMasterLocation refuses (check it at the edge first). */
   constructor(private readonly options: ChannelOptions) {
@@ -75,6 +79,7 @@ export class AgentChannel {
     if (!masters.ok) throw new Error(`bad master location: ${masters.error}`);
     this.masters = masters.value;
     this.masterBase = this.masters.initial;
+    this.calls = options.fetch ? undefined : new KeptAliveClient();
   }
 
   get master(): string {
@@ -83,6 +88,7 @@ export class AgentChannel {
 
   /** Stops following the election (zk://); a subscribe in progress gives up. */
   close(): Promise<void> {
+    this.calls?.close();
     return this.masters.close();
   }
 
@@ -140,6 +146,7 @@ export class AgentChannel {
 
   /** Sends HEARTBEAT, STATUS_UPDATE or LOGS on an open stream; ok when the master accepted it (202). */
   async send(call: AgentCall, streamId: string): Promise<Result<void, ChannelError>> {
+    if (this.calls) return this.sendKeptAlive(this.calls, call, streamId);
     const response = await this.post(
       this.masterBase,
       call,
@@ -150,6 +157,48 @@ export class AgentChannel {
     if (!response.ok) return response;
     await response.value.response.body?.cancel();
     return ok(undefined);
+  }
+
+  /** `send` over kept-alive connections: the same redirects and answers as `post`. */
+  private async sendKeptAlive(
+    calls: KeptAliveClient,
+    call: AgentCall,
+    streamId: string,
+  ): Promise<Result<void, ChannelError>> {
+    const envelope = this.options.signer.seal('agent.call', call);
+    const headers = {
+      'content-type': 'application/cbor',
+      accept: 'application/json',
+      [STREAM_ID_HEADER]: streamId,
+    };
+    let base = this.masterBase;
+    for (let redirects = 0; redirects <= REDIRECTS_MAX; redirects++) {
+      let answer;
+      try {
+        answer = await calls.post(
+          base + AGENT_PATH,
+          headers,
+          envelope,
+          this.options.requestTimeoutMs,
+        );
+      } catch (error) {
+        return err({ code: 'UNREACHABLE', message: `${base}: ${describe(error)}` });
+      }
+      if (answer.status === 202) return ok(undefined);
+      if (answer.status === 307 || answer.status === 308) {
+        const next = answer.location ? leaderBaseFrom(answer.location, AGENT_PATH) : undefined;
+        if (!next)
+          return err({
+            code: 'NO_LEADER',
+            message: `unusable redirect to ${answer.location ?? '(no Location)'}`,
+            status: answer.status,
+          });
+        base = next;
+        continue;
+      }
+      return err(refusalOf(answer.status, answer.body.slice(0, 1000)));
+    }
+    return err({ code: 'REDIRECT_LOOP', message: `more than ${REDIRECTS_MAX} redirects` });
   }
 
   /** One call to `first`, following redirects; answers with the master that took it. */
@@ -264,7 +313,10 @@ const RETRYABLE: ReadonlySet<ChannelErrorCode> = new Set([
 
 async function refusal(response: Response): Promise<ChannelError> {
   const text = (await response.text().catch(() => '')).slice(0, 1000);
-  const status = response.status;
+  return refusalOf(response.status, text);
+}
+
+function refusalOf(status: number, text: string): ChannelError {
   if (status === 503)
     return { code: 'NO_LEADER', message: `no leading master (503) ${text}`, status };
   return { code: 'REFUSED', message: `master answered ${status}: ${text}`, status };

@@ -167,6 +167,14 @@ export class UpdateQueues {
     return next;
   }
 
+  /** Every task's newest update and its unacknowledged ones (what the disk must rebuild). */
+  streamStates(): Array<{ latest: StatusUpdate; pending: readonly StatusUpdate[] }> {
+    return [...this.streams.values()].map((stream) => ({
+      latest: stream.latest,
+      pending: stream.updates,
+    }));
+  }
+
   /** Every unacknowledged update, in order per task (for REREGISTER). */
   unacknowledged(): StatusUpdate[] {
     return [...this.streams.values()].flatMap((stream) => stream.updates);

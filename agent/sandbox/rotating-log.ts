@@ -1,6 +1,7 @@
 import {
   closeSync,
   existsSync,
+  fstatSync,
   openSync,
   readFileSync,
   readSync,
@@ -19,12 +20,13 @@ export type LogStreamName = 'stdout' | 'stderr';
  * One output stream of a task, kept in its sandbox as `stdout` (being written), `stdout.1` (the
  * previous `bytesMax` bytes) … `stdout.N` (N = rotationsKept); older bytes are deleted and counted
  * in `stdout.dropped`, so every byte keeps its offset from the task's first byte. Writes are
- * synchronous: a reader in the same process never sees a rotation half done.
+ * synchronous: a reader in the same process never sees a rotation half done. The file is
+ * opened at the first write: a task that prints nothing on a stream costs no file for it.
  */
 export class RotatingLog {
-  private fd: number;
-  private currentBytes: number;
-  private droppedBytes: number;
+  private fd: number | undefined;
+  private currentBytes = 0;
+  private droppedBytes = 0;
   private closed = false;
 
   constructor(
@@ -38,18 +40,21 @@ export class RotatingLog {
       Number.isInteger(rotationsKept) && rotationsKept >= 0,
       'rotations kept is a natural number',
     );
-    this.fd = openSync(this.file(0), 'a', 0o600);
-    this.currentBytes = statSync(this.file(0)).size;
-    this.droppedBytes = readDropped(dir, stream);
   }
 
   write(bytes: Uint8Array): void {
     assert(!this.closed, 'no writes to a closed log');
+    if (bytes.length === 0) return;
+    if (this.fd === undefined) {
+      this.fd = openSync(this.file(0), 'a', 0o600);
+      this.currentBytes = fstatSync(this.fd).size;
+      this.droppedBytes = readDropped(this.dir, this.stream);
+    }
     let offset = 0;
     while (offset < bytes.length) {
       if (this.currentBytes >= this.bytesMax) this.rotate();
       const take = Math.min(this.bytesMax - this.currentBytes, bytes.length - offset);
-      const written = writeSync(this.fd, bytes, offset, take);
+      const written = writeSync(this.fd!, bytes, offset, take);
       offset += written;
       this.currentBytes += written;
     }
@@ -59,11 +64,11 @@ export class RotatingLog {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    closeSync(this.fd);
+    if (this.fd !== undefined) closeSync(this.fd);
   }
 
   private rotate(): void {
-    closeSync(this.fd);
+    if (this.fd !== undefined) closeSync(this.fd);
     const oldest = this.file(this.rotationsKept);
     if (existsSync(oldest)) {
       this.droppedBytes += statSync(oldest).size;

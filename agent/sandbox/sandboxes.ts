@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { assert } from '../../lib/assert.js';
@@ -21,13 +22,16 @@ const CONTAINER_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
  * containerizer keeps its logs (`stdout`, `stderr`, rotated: see rotating-log.ts). The
  * sandboxes of finished tasks stay for `wasmos logs`, the newest `finishedSandboxesKept` of them;
  * older ones are removed. Each sandbox names its task in `sandbox.json`, so the index of which
- * task's logs are where is rebuilt after a restart.
+ * task's logs are where is rebuilt after a restart. Per task, the work on the launch path is
+ * a mkdir and the owner file; old sandboxes are removed in the background (`settled` waits for
+ * that).
  */
 export class Sandboxes {
   private readonly byTask = new Map<string, string>();
   /** Finished sandboxes, oldest first. */
   private finishedOrder: string[] = [];
   private readonly active = new Set<string>();
+  private readonly background = new Set<Promise<void>>();
 
   constructor(
     private readonly root: string,
@@ -41,11 +45,9 @@ export class Sandboxes {
   create(frameworkId: string, taskId: string, containerId: string): string {
     assert(CONTAINER_ID_PATTERN.test(containerId), 'container ids are safe file names');
     const dir = join(this.root, containerId);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(
-      join(dir, OWNER_FILE),
-      JSON.stringify({ framework_id: frameworkId, task_id: taskId, container_id: containerId }),
-    );
+    mkdirSync(dir, { mode: 0o700 });
+    const owner = { framework_id: frameworkId, task_id: taskId, container_id: containerId };
+    writeFileSync(join(dir, OWNER_FILE), JSON.stringify(owner));
     this.byTask.set(streamKey(frameworkId, taskId), dir);
     this.active.add(dir);
     return dir;
@@ -78,9 +80,21 @@ export class Sandboxes {
     while (this.finishedOrder.length > this.limits.finishedSandboxesKept) {
       const dir = this.finishedOrder.shift()!;
       assert(!this.active.has(dir), 'an active sandbox is never collected');
-      rmSync(dir, { recursive: true, force: true });
+      this.inBackground(rm(dir, { recursive: true, force: true }));
       for (const [key, each] of this.byTask) if (each === dir) this.byTask.delete(key);
     }
+  }
+
+  /** Resolves once the removals started so far are done. */
+  async settled(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /** Failures are left alone: a leftover sandbox is indexed and collected after a restart. */
+  private inBackground(work: Promise<void>): void {
+    const tracked = work.catch(() => undefined);
+    this.background.add(tracked);
+    void tracked.finally(() => this.background.delete(tracked));
   }
 
   /** At start-up every sandbox on disk counts as finished until the agent re-attaches it. */

@@ -1,16 +1,28 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { assert } from '../../lib/assert.js';
 import type { Cancel, Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/log.js';
 import type { TaskStatus } from '../../protocol/messages/task.js';
+import { Journal } from '../checkpoint/journal.js';
 import {
   isTerminalStatus,
+  streamKey,
   UpdateQueues,
   type AckOutcome,
   type RetryPolicy,
   type StatusUpdate,
 } from '../core/updates.js';
-import { appendAck, appendUpdate, readUpdateLogs, removeLog, updateLogFile } from './update-log.js';
+import {
+  ackRecord,
+  JOURNAL_FILE,
+  readLegacyUpdateLogs,
+  replayJournal,
+  streamRecords,
+  updateRecord,
+  type RecoveredStream,
+} from './update-log.js';
 
 /** Delivers one update to the master; rejects (or resolves false) when it did not get there. */
 export interface UpdateTransport {
@@ -18,8 +30,16 @@ export interface UpdateTransport {
 }
 
 export interface StatusUpdateManagerOptions {
-  /** Where the per-task update logs live (created if missing). */
+  /** Where the update journal lives (created if missing). */
   readonly dir: string;
+  /** The journal is compacted once it holds this many bytes (agentLimits.journalCompactBytesMin). */
+  readonly journalCompactBytesMin: number;
+  /**
+   * Awaited before a compaction forgets the streams of ended tasks: the agent makes the removal
+   * of their task checkpoints durable first, so a crash never leaves a checkpoint of a task
+   * whose terminal update is forgotten (which a restart would report terminal again).
+   */
+  readonly beforeCompact?: () => Promise<void>;
   readonly clock: Clock;
   readonly retry: RetryPolicy;
   readonly updatesPerTaskMax: number;
@@ -34,19 +54,26 @@ export function newStatusUuid(): string {
 }
 
 /**
- * The status update manager (the shell around UpdateQueues): every update is written to its
- * task's log and fsynced before it is first sent; the front update of each task is sent, and
- * re-sent with backoff, until its acknowledgement arrives; after a restart `open` rebuilds the
- * queues from the logs, so unacknowledged updates are sent again.
+ * The status update manager (the shell around UpdateQueues): every update is written to the
+ * update journal and fsynced before it is first sent (updates queued together share one
+ * fdatasync); the front update of each task is sent, and re-sent with backoff, until its
+ * acknowledgement arrives; after a restart `open` rebuilds the queues from the journal, so
+ * unacknowledged updates are sent again.
  */
 export class StatusUpdateManager {
   private transport: UpdateTransport | undefined;
   private timer: Cancel | undefined;
   private timerDueMs = Number.POSITIVE_INFINITY;
   private closed = false;
-  /** Disk writes per task run one after another, so the log's order is the queue's order. */
+  /** Disk writes per task run one after another, so the journal's order is the queue's order. */
   private readonly writes = new Map<string, Promise<void>>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /**
+   * Tasks found ended and acknowledged at start-up: still known (`latest`) so the agent can
+   * tell their checkpoints are done with, until it calls `releaseRecovered`.
+   */
+  private readonly endedAtStart = new Map<string, RecoveredStream>();
+  private journal: Journal | undefined;
 
   private constructor(
     private readonly options: StatusUpdateManagerOptions,
@@ -57,14 +84,36 @@ export class StatusUpdateManager {
     const queues = new UpdateQueues(options.retry, options.updatesPerTaskMax);
     const manager = new StatusUpdateManager(options, queues);
     const nowMs = options.clock.nowMs();
-    for (const stream of await readUpdateLogs(options.dir, options.logger)) {
-      if (stream.pending.length === 0 && isTerminalStatus(stream.latest.status)) {
-        await removeLog(stream.file); // acknowledged through the end: nothing left to do
-        continue;
-      }
-      queues.restore(stream.latest, stream.pending, nowMs);
-    }
+    await mkdir(options.dir, { recursive: true });
+    const legacy = await readLegacyUpdateLogs(options.dir, options.logger);
+    manager.journal = await Journal.open(
+      join(options.dir, JOURNAL_FILE),
+      {
+        compactBytesMin: options.journalCompactBytesMin,
+        snapshot: () => manager.snapshot(),
+        ...(options.beforeCompact ? { beforeCompact: options.beforeCompact } : {}),
+      },
+      (records) => {
+        const streams = replayJournal(records, options.logger);
+        for (const stream of legacy.streams) {
+          const key = streamKey(stream.latest.frameworkId, stream.latest.taskId);
+          if (!streams.has(key)) streams.set(key, stream);
+        }
+        for (const [key, stream] of streams) {
+          if (stream.pending.length === 0 && isTerminalStatus(stream.latest.status))
+            manager.endedAtStart.set(key, stream); // acknowledged through the end
+          else queues.restore(stream.latest, stream.pending, nowMs);
+        }
+        return manager.snapshot();
+      },
+    );
+    for (const file of legacy.files) await rm(file, { force: true });
     return manager;
+  }
+
+  /** The agent is done with the tasks found ended at start-up: a compaction may forget them. */
+  releaseRecovered(): void {
+    this.endedAtStart.clear();
   }
 
   /** Starts (or resumes, after a reconnect) delivery through `transport`; everything due goes now. */
@@ -91,7 +140,7 @@ export class StatusUpdateManager {
     const outcome = await this.serial(update, async () => {
       const admitted = this.queues.admit(frameworkId, update.taskId);
       if (admitted !== 'ok') return admitted;
-      await appendUpdate(this.logFile(update), update);
+      await this.openJournal().append(updateRecord(update), true);
       const added = this.queues.add(update, this.options.clock.nowMs());
       assert(added === 'queued', 'an update checked for room is queued');
       return added;
@@ -106,10 +155,9 @@ export class StatusUpdateManager {
     return this.serial(key, async () => {
       const outcome = this.queues.acknowledge(frameworkId, taskId, uuid);
       if (outcome.kind !== 'acknowledged') return outcome;
-      const file = this.logFile(key);
-      if (outcome.streamDone) await removeLog(file);
-      else await appendAck(file, uuid);
+      // Pumped before the write: the next update is on disk already, only this record is not.
       this.pump();
+      await this.openJournal().append(ackRecord(frameworkId, taskId, uuid), false);
       return outcome;
     });
   }
@@ -119,7 +167,10 @@ export class StatusUpdateManager {
   }
 
   latest(frameworkId: string, taskId: string): StatusUpdate | undefined {
-    return this.queues.latest(frameworkId, taskId);
+    return (
+      this.queues.latest(frameworkId, taskId) ??
+      this.endedAtStart.get(streamKey(frameworkId, taskId))?.latest
+    );
   }
 
   /** Forgets a running task's stream once nothing of it is unacknowledged (see UpdateQueues.forget). */
@@ -134,21 +185,30 @@ export class StatusUpdateManager {
     }
   }
 
-  close(): void {
+  /** Stops sending and closes the journal once what was queued for it is written. */
+  async close(): Promise<void> {
     this.closed = true;
     this.timer?.();
     this.timer = undefined;
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes.values()]);
+    await this.journal?.close();
   }
 
-  private logFile(key: { frameworkId: string; taskId: string }): string {
-    return updateLogFile(this.options.dir, key.frameworkId, key.taskId);
+  /** What a compaction writes: every stream the queues hold, and those found ended at start. */
+  private snapshot(): string[] {
+    return [...this.endedAtStart.values(), ...this.queues.streamStates()].flatMap(streamRecords);
+  }
+
+  private openJournal(): Journal {
+    assert(this.journal !== undefined, 'the journal is open once the manager is');
+    return this.journal;
   }
 
   private async serial<T>(
     key: { frameworkId: string; taskId: string },
     work: () => Promise<T>,
   ): Promise<T> {
-    const file = this.logFile(key);
+    const file = streamKey(key.frameworkId, key.taskId);
     const previous = this.writes.get(file) ?? Promise.resolve();
     const result = previous.then(work);
     const done = result.then(

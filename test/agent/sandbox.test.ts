@@ -56,12 +56,14 @@ test('one write larger than a file is split across rotations without losing its 
   assert.equal([all.offset, text(all.data), all.size], [4, '456789', 10]);
 });
 
-test('finished sandboxes beyond the kept count are removed, oldest first; logs stay findable', () => {
+test('finished sandboxes beyond the kept count are removed, oldest first; logs stay findable', async () => {
   const root = freshDir();
   const limits = { finishedSandboxesKept: 2 };
   const sandboxes = new Sandboxes(root, limits);
   const made = ['c1', 'c2', 'c3'].map((id) => sandboxes.create('fw', `task-${id}`, id));
   for (const dir of made) sandboxes.finish(dir);
+  assert.is(sandboxes.find('fw', 'task-c1'), undefined);
+  await sandboxes.settled(); // owner files written and old sandboxes removed in the background
   assert.equal(readdirSync(root).sort(), ['c2', 'c3']);
   assert.is(sandboxes.find('fw', 'task-c1'), undefined);
   assert.is(sandboxes.find('fw', 'task-c3'), join(root, 'c3'));

@@ -43,6 +43,7 @@ async function openManager(dir: string, clock: ManualClock): Promise<StatusUpdat
     clock,
     retry: { baseMs: 1000, maxMs: 4000 },
     updatesPerTaskMax: 8,
+    journalCompactBytesMin: 4096,
     logger: silentLogger,
   });
 }
@@ -69,7 +70,7 @@ test('an update is on disk before it is sent, and is retried with backoff until 
   clock.advanceMs(60_000);
   await manager.settled();
   assert.is(transport.sent.length, 5);
-  manager.close();
+  await manager.close();
 });
 
 test('updates of one task go out in order, each only after the previous is acknowledged', async () => {
@@ -99,7 +100,7 @@ test('updates of one task go out in order, each only after the previous is ackno
       .map((entry) => entry.update.uuid),
     updates.map((each) => each.uuid),
   );
-  manager.close();
+  await manager.close();
 });
 
 test('nothing is sent while disconnected; everything waiting goes out on reconnect', async () => {
@@ -113,7 +114,7 @@ test('nothing is sent while disconnected; everything waiting goes out on reconne
   manager.connected(transport);
   await manager.settled();
   assert.is(transport.sent.length, 1);
-  manager.close();
+  await manager.close();
 });
 
 test('after a restart unacknowledged updates are resent, acknowledged ones are not', async () => {
@@ -129,7 +130,7 @@ test('after a restart unacknowledged updates are resent, acknowledged ones are n
   await first.update('fw', other);
   await first.acknowledge('fw', 't1', running.uuid!);
   await first.settled();
-  first.close();
+  await first.close();
 
   const transport = new FakeTransport(clock);
   const second = await openManager(dir, clock);
@@ -141,15 +142,18 @@ test('after a restart unacknowledged updates are resent, acknowledged ones are n
   await second.settled();
   assert.equal(transport.uuids().sort(), [finished.uuid!, other.uuid!].sort());
   await second.acknowledge('fw', 't1', finished.uuid!);
-  second.close();
+  await second.close();
 
   const third = await openManager(dir, clock);
   assert.equal(
     third.unacknowledged().map((u) => u.uuid),
     [other.uuid],
   );
+  // An ended, acknowledged task is known until the agent has seen it at start-up.
+  assert.is(third.latest('fw', 't1')?.uuid, finished.uuid);
+  third.releaseRecovered();
   assert.is(third.latest('fw', 't1'), undefined);
-  third.close();
+  await third.close();
 });
 
 test('a terminal update is accepted once: a second terminal update for the task is refused', async () => {
@@ -157,11 +161,11 @@ test('a terminal update is accepted once: a second terminal update for the task 
   const clock = new ManualClock(0);
   const first = await openManager(dir, clock);
   assert.is(await first.update('fw', status('t1', 'TASK_FAILED')), 'queued');
-  first.close();
+  await first.close();
   const second = await openManager(dir, clock);
   assert.is(await second.update('fw', status('t1', 'TASK_LOST')), 'after_terminal');
   assert.is(second.unacknowledged().length, 1);
-  second.close();
+  await second.close();
 });
 
 test('a torn last record (a crash mid-write) is ignored on recovery', async () => {
@@ -170,7 +174,7 @@ test('a torn last record (a crash mid-write) is ignored on recovery', async () =
   const first = await openManager(dir, clock);
   const running = status('t1', 'TASK_RUNNING');
   await first.update('fw', running);
-  first.close();
+  await first.close();
   const { appendFileSync } = await import('node:fs');
   const [file] = readdirSync(dir);
   appendFileSync(join(dir, file!), '{"kind":"update","framework_id":"fw","sta');
@@ -179,7 +183,7 @@ test('a torn last record (a crash mid-write) is ignored on recovery', async () =
     second.unacknowledged().map((u) => u.uuid),
     [running.uuid],
   );
-  second.close();
+  await second.close();
 });
 
 test.after(() => {

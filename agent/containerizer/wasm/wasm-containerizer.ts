@@ -3,7 +3,8 @@ import { assert } from '../../../lib/assert.js';
 import type { Clock } from '../../../lib/clock.js';
 import { WasmosError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
-import type { Executor } from '../../../wasi-executor/executor.js';
+import { LruMap } from '../../../lib/lru.js';
+import type { Executor, PreparedModule } from '../../../wasi-executor/executor.js';
 import type { TaskResult } from '../../../wasi-executor/types.js';
 import { RotatingLog } from '../../sandbox/rotating-log.js';
 import type {
@@ -45,6 +46,12 @@ interface Container {
 export class WasmContainerizer implements Containerizer {
   readonly runtime = 'wasm' as const;
   private readonly containers = new Map<ContainerId, Container>();
+  /**
+   * Prepared modules by the digest the component cache verified its file against, so a task of
+   * a component run before skips reading and hashing the file (the executor keeps the compiled
+   * code either way).
+   */
+  private readonly prepared = new LruMap<string, PreparedModule>(PREPARED_BY_DIGEST_MAX);
 
   constructor(private readonly options: WasmContainerizerOptions) {}
 
@@ -56,13 +63,12 @@ export class WasmContainerizer implements Containerizer {
     if (spec.runtime !== 'wasm' || !wasm) {
       throw new WasmosError('invalid_spec', 'the wasm containerizer runs tasks with a wasm spec');
     }
-    const bytes = new Uint8Array(await readFile(wasm.componentPath));
-    const prepared = await this.options.executor.prepare(bytes);
-    if (!prepared.ok) throw new WasmosError(prepared.error.code, prepared.error.message);
+    const prepared = await this.prepare(wasm.digest, wasm.componentPath);
     // The id is taken before any further await, so a concurrent duplicate launch is refused.
     if (this.containers.has(spec.containerId)) {
       throw new WasmosError('duplicate_container', `container ${spec.containerId} already exists`);
     }
+    // The sandbox is new: its logs are made on first output.
     const stdout = new RotatingLog(
       spec.sandboxDir,
       'stdout',
@@ -78,7 +84,7 @@ export class WasmContainerizer implements Containerizer {
     const abort = new AbortController();
     const startedMs = this.options.clock.nowMs();
     const run = this.options.executor.run(
-      prepared.value,
+      prepared,
       {
         programName: spec.taskId,
         args: wasm.args,
@@ -120,7 +126,18 @@ export class WasmContainerizer implements Containerizer {
         }),
     };
     this.containers.set(spec.containerId, container);
-    return { digest: wasm.digest };
+    // Nothing to keep: a wasm task does not survive a restart of the agent that runs it.
+    return {};
+  }
+
+  private async prepare(digest: string, componentPath: string): Promise<PreparedModule> {
+    const known = this.prepared.get(digest);
+    if (known) return known;
+    const bytes = new Uint8Array(await readFile(componentPath));
+    const prepared = await this.options.executor.prepare(bytes);
+    if (!prepared.ok) throw new WasmosError(prepared.error.code, prepared.error.message);
+    this.prepared.set(digest, prepared.value);
+    return prepared.value;
   }
 
   async wait(containerId: ContainerId): Promise<Termination> {
@@ -179,6 +196,9 @@ export class WasmContainerizer implements Containerizer {
     return Math.max(0, this.options.clock.nowMs() - startedMs);
   }
 }
+
+/** Components whose prepared module is remembered by digest. */
+const PREPARED_BY_DIGEST_MAX = 64;
 
 const REASONS: Readonly<Record<TaskResult['reason'], TerminationReason>> = {
   exited: 'exited',
