@@ -6,21 +6,41 @@ import { EventStream } from '../../master/http/event-stream.js';
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
 
-test('delivers each record as one RecordIO chunk, in order', async () => {
-  const stream = new EventStream(10);
-  assert.is(stream.send(bytes('first')), 'sent');
-  assert.is(stream.send(bytes('second')), 'sent');
-  stream.close();
+/** Reads the body to its end: the records of each chunk. */
+async function chunksOf(stream: EventStream): Promise<string[][]> {
   const reader = stream.body.getReader();
   const decoder = new RecordIoDecoder();
-  const chunks: string[] = [];
+  const chunks: string[][] = [];
   for (let read = await reader.read(); !read.done; read = await reader.read()) {
     const records = decoder.push(read.value);
     assert.ok(records.ok);
-    assert.is(records.value.length, 1, 'one record per chunk');
-    chunks.push(text(records.value[0]!));
+    chunks.push(records.value.map(text));
   }
-  assert.equal(chunks, ['first', 'second']);
+  return chunks;
+}
+
+test('delivers the records in order, those sent in one turn as one chunk', async () => {
+  const stream = new EventStream(10);
+  assert.is(stream.send(bytes('first')), 'sent');
+  assert.is(stream.send(bytes('second')), 'sent');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.is(stream.send(bytes('third')), 'sent');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.is(stream.send(bytes('fourth')), 'sent');
+  stream.close();
+  assert.equal(await chunksOf(stream), [['first', 'second'], ['third'], ['fourth']]);
+});
+
+test('the bound counts records, also when they share chunks', async () => {
+  const stream = new EventStream(3);
+  assert.is(stream.send(bytes('a')), 'sent');
+  assert.is(stream.send(bytes('b')), 'sent');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.is(stream.send(bytes('c')), 'sent');
+  assert.is(stream.send(bytes('d')), 'overflow');
+  assert.is(stream.isOpen, false);
+  // What was sent before the cut still reaches the client.
+  assert.equal((await chunksOf(stream)).flat(), ['a', 'b', 'c']);
 });
 
 test('cuts off a client that falls behind its bound instead of buffering', () => {

@@ -51,9 +51,17 @@ function jobRequestSchema(limits: JobsLimits) {
     });
 }
 
+/** Built once per limits (building a zod schema costs more than using it). */
+const schemas = new WeakMap<JobsLimits, ReturnType<typeof jobRequestSchema>>();
+
 /** Validates a submission from the edge; a refusal names the field and changes nothing. */
 export function parseJobRequest(json: unknown, limits: JobsLimits): Result<JobSpec, string> {
-  const parsed = jobRequestSchema(limits).safeParse(json);
+  let schema = schemas.get(limits);
+  if (!schema) {
+    schema = jobRequestSchema(limits);
+    schemas.set(limits, schema);
+  }
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const at = issue?.path.length ? ` (at ${issue.path.join('.')})` : '';
