@@ -39,6 +39,9 @@ export interface PhaseResult {
   readonly clientCpuMs: number;
   /** Status updates the submitter saw more than once (resent before their acknowledgement). */
   readonly duplicateUpdates: number;
+  /** Offers received and ACCEPT calls made in the phase (scheduler API only). */
+  readonly offers: number;
+  readonly acceptCalls: number;
   readonly errors: readonly string[];
 }
 
@@ -97,6 +100,8 @@ async function schedulerPhase(bench: BenchFramework, request: PhaseRequest): Pro
   const cpuBefore = cpuMs();
   const failedBefore = bench.failedTasks;
   const duplicatesBefore = bench.duplicateUpdates;
+  const offersBefore = bench.offersReceived;
+  const acceptsBefore = bench.acceptCalls;
   const ids = Array.from({ length: request.tasks }, (_, index) => `${request.label}-${index}`);
   const startedAt = performance.now();
   await pace(request, (index) => bench.submit(ids[index]!));
@@ -119,6 +124,8 @@ async function schedulerPhase(bench: BenchFramework, request: PhaseRequest): Pro
     ),
     clientCpuMs: cpuMs() - cpuBefore,
     duplicateUpdates: bench.duplicateUpdates - duplicatesBefore,
+    offers: bench.offersReceived - offersBefore,
+    acceptCalls: bench.acceptCalls - acceptsBefore,
     errors: bench.errors.splice(0),
   };
 }
@@ -144,6 +151,8 @@ async function jobsPhase(request: PhaseRequest): Promise<PhaseResult> {
     submitToRunningMs: latencies(done.submitToRunningMs),
     clientCpuMs: cpuMs() - cpuBefore,
     duplicateUpdates: 0, // the jobs framework inside the master sees them, not this client
+    offers: 0,
+    acceptCalls: 0,
     errors: [...errors, ...done.errors],
   };
 }

@@ -158,10 +158,14 @@ try {
     console.log(
       `  CPU per task: master ${perTask(measured.masterCpuMs)} ms, agents ${perTask(measured.agentsCpuMs)} ms, submitter ${perTask(result.clientCpuMs)} ms`,
     );
-    if (api === 'scheduler')
+    if (api === 'scheduler') {
       console.log(
         `  status updates resent before their acknowledgement: ${result.duplicateUpdates}`,
       );
+      console.log(
+        `  offers ${result.offers}, ACCEPT calls ${result.acceptCalls} (${(result.tasks / Math.max(1, result.acceptCalls)).toFixed(1)} tasks each)`,
+      );
+    }
     if (result.errors.length > 0) console.log(`  errors: ${result.errors.slice(0, 5).join('; ')}`);
     if (result.ended !== result.tasks || result.failed > 0) process.exitCode = 1;
   };

@@ -1,5 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { CALLS_IN_FLIGHT_MAX, Limiter, postSigned } from './limiter.js';
+import {
+  CALLS_IN_FLIGHT_MAX,
+  Limiter,
+  openSignedStream,
+  postSigned,
+  type CallAnswer,
+} from './limiter.js';
 import {
   open,
   RecordIoDecoder,
@@ -74,26 +80,27 @@ export class BenchFramework {
     this.taskMilliCpus = Math.round(options.taskCpus * 1000);
   }
 
-  private post(call: SchedulerCall, signal?: AbortSignal): Promise<Response> {
+  private post(call: SchedulerCall): Promise<CallAnswer> {
     return postSigned(this.calls, {
       url: `${this.options.url}/api/v1/scheduler`,
       body: this.signer.seal('scheduler.call', call),
       streamId: this.streamId,
-      ...(signal ? { signal } : {}),
     });
   }
 
   /** SUBSCRIBE; resolves once SUBSCRIBED arrived. */
   async subscribe(): Promise<void> {
-    const response = await this.post(
-      {
+    const response = await openSignedStream({
+      url: `${this.options.url}/api/v1/scheduler`,
+      body: this.signer.seal('scheduler.call', {
         type: 'SUBSCRIBE',
         subscribe: {
           framework_info: { user: 'bench', name: 'bench framework', failover_timeout: 0 },
         },
-      },
-      this.abort.signal,
-    );
+      }),
+      streamId: undefined,
+      signal: this.abort.signal,
+    });
     if (response.status !== 200 || !response.body)
       throw new Error(`SUBSCRIBE answered ${response.status}: ${await response.text()}`);
     this.streamId = response.headers.get('mesos-stream-id') ?? undefined;
@@ -203,8 +210,7 @@ export class BenchFramework {
       framework_id: { value: this.frameworkId },
       acknowledge: { agent_id: status.agent_id, task_id: status.task_id, uuid: status.uuid },
     }).then(
-      async (response) => {
-        await response.body?.cancel();
+      (response) => {
         if (response.status !== 202) this.errors.push(`ACKNOWLEDGE answered ${response.status}`);
         else if (terminal) this.markEnded(taskId);
       },
@@ -218,16 +224,28 @@ export class BenchFramework {
     this.ended++;
   }
 
-  /** Accepts each held offer with as many queued tasks as fit in it. */
+  /**
+   * Accepts the held offers with as many queued tasks as fit: all of an agent's held offers in
+   * one ACCEPT (Mesos pools offers of one agent), so resources freed a few at a time (each a
+   * small offer) still launch tasks together.
+   */
   private launchOnHeldOffers(): void {
-    if (!this.frameworkId) return;
-    for (const [offerId, offer] of this.held) {
+    if (!this.frameworkId || this.pending.length === 0 || this.held.size === 0) return;
+    const byAgent = new Map<string, Offer[]>();
+    for (const offer of this.held.values()) {
+      const offers = byAgent.get(offer.agent_id.value);
+      if (offers) offers.push(offer);
+      else byAgent.set(offer.agent_id.value, [offer]);
+    }
+    for (const offers of byAgent.values()) {
       if (this.pending.length === 0) return;
-      const fit = Math.min(this.pending.length, this.tasksFitting(offer.resources));
+      const fit = Math.min(
+        this.pending.length,
+        this.tasksFitting(offers.flatMap((offer) => offer.resources)),
+      );
       if (fit === 0) continue;
-      this.held.delete(offerId);
-      const taskIds = this.pending.splice(0, fit);
-      this.accept(offer, taskIds);
+      for (const offer of offers) this.held.delete(offer.id.value);
+      this.accept(offers, this.pending.splice(0, fit));
     }
   }
 
@@ -235,8 +253,8 @@ export class BenchFramework {
     let milliCpus = 0;
     let memMiB = 0;
     for (const resource of resources) {
-      if (resource.name === 'cpus') milliCpus = Math.round((resource.scalar?.value ?? 0) * 1000);
-      if (resource.name === 'mem') memMiB = resource.scalar?.value ?? 0;
+      if (resource.name === 'cpus') milliCpus += Math.round((resource.scalar?.value ?? 0) * 1000);
+      if (resource.name === 'mem') memMiB += resource.scalar?.value ?? 0;
     }
     return Math.min(
       Math.floor(milliCpus / this.taskMilliCpus),
@@ -244,7 +262,8 @@ export class BenchFramework {
     );
   }
 
-  private accept(offer: Offer, taskIds: string[]): void {
+  private accept(offers: readonly Offer[], taskIds: string[]): void {
+    const agentId = offers[0]!.agent_id;
     const resources: Resource[] = [
       { name: 'cpus', type: 'SCALAR', scalar: { value: this.options.taskCpus } },
       { name: 'mem', type: 'SCALAR', scalar: { value: this.options.taskMemMiB } },
@@ -255,7 +274,7 @@ export class BenchFramework {
       type: 'ACCEPT',
       framework_id: { value: this.frameworkId! },
       accept: {
-        offer_ids: [offer.id],
+        offer_ids: offers.map((offer) => offer.id),
         operations: [
           {
             type: 'LAUNCH',
@@ -263,7 +282,7 @@ export class BenchFramework {
               task_infos: taskIds.map((taskId) => ({
                 name: 'bench',
                 task_id: { value: taskId },
-                agent_id: offer.agent_id,
+                agent_id: agentId,
                 resources,
                 wasm: this.options.wasm,
               })),
@@ -273,10 +292,9 @@ export class BenchFramework {
         filters: { refuse_seconds: 0 },
       },
     }).then(
-      async (response) => {
-        const text = await response.text();
+      (response) => {
         if (response.status === 202) return;
-        this.errors.push(`ACCEPT answered ${response.status}: ${text.slice(0, 200)}`);
+        this.errors.push(`ACCEPT answered ${response.status}: ${response.text.slice(0, 200)}`);
         this.requeue(taskIds);
       },
       (error: unknown) => {

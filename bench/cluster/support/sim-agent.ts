@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { CALLS_IN_FLIGHT_MAX, Limiter, postSigned } from './limiter.js';
+import {
+  CALLS_IN_FLIGHT_MAX,
+  Limiter,
+  openSignedStream,
+  postSigned,
+  type CallAnswer,
+} from './limiter.js';
 import {
   open,
   RecordIoDecoder,
@@ -50,12 +56,11 @@ export class SimAgent {
     this.signer = new Signer(options.identity);
   }
 
-  private post(call: AgentCall, signal?: AbortSignal): Promise<Response> {
+  private post(call: AgentCall): Promise<CallAnswer> {
     return postSigned(this.calls, {
       url: `${this.options.url}/api/v1/agent`,
       body: this.signer.seal('agent.call', call),
       streamId: this.streamId,
-      ...(signal ? { signal } : {}),
     });
   }
 
@@ -84,8 +89,11 @@ export class SimAgent {
       type: 'SCALAR' as const,
       scalar: { value },
     });
-    const response = await this.post(
-      {
+    const response = await openSignedStream({
+      url: `${this.options.url}/api/v1/agent`,
+      streamId: undefined,
+      signal: this.abort.signal,
+      body: this.signer.seal('agent.call', {
         type: 'REGISTER',
         register: {
           agent_info: {
@@ -100,9 +108,8 @@ export class SimAgent {
             version: 'bench',
           },
         },
-      },
-      this.abort.signal,
-    );
+      }),
+    });
     if (response.status !== 200 || !response.body)
       throw new Error(`REGISTER answered ${response.status}: ${await response.text()}`);
     this.streamId = response.headers.get('mesos-stream-id') ?? undefined;
@@ -180,10 +187,11 @@ export class SimAgent {
 
   private call(call: AgentCall): void {
     void this.post(call).then(
-      async (response) => {
-        const text = await response.text();
+      (response) => {
         if (response.status !== 202 && this.errors.length < 20)
-          this.errors.push(`${call.type} answered ${response.status}: ${text.slice(0, 200)}`);
+          this.errors.push(
+            `${call.type} answered ${response.status}: ${response.text.slice(0, 200)}`,
+          );
       },
       (error: unknown) => {
         if (this.errors.length < 20) this.errors.push(`${call.type} failed: ${String(error)}`);
