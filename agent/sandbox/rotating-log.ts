@@ -92,8 +92,10 @@ function logFile(dir: string, stream: LogStreamName, index: number): string {
 }
 
 function readDropped(dir: string, stream: LogStreamName): number {
+  const file = join(dir, `${stream}.dropped`);
+  if (!existsSync(file)) return 0; // the usual case, without the cost of a thrown ENOENT
   try {
-    const dropped = Number(readFileSync(join(dir, `${stream}.dropped`), 'utf8'));
+    const dropped = Number(readFileSync(file, 'utf8'));
     return Number.isSafeInteger(dropped) && dropped >= 0 ? dropped : 0;
   } catch {
     return 0;

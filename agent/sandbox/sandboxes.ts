@@ -28,6 +28,8 @@ const CONTAINER_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
  */
 export class Sandboxes {
   private readonly byTask = new Map<string, string>();
+  /** The task key of each sandbox in `byTask`, so collecting one needs no search. */
+  private readonly owners = new Map<string, string>();
   /** Finished sandboxes, oldest first. */
   private finishedOrder: string[] = [];
   private readonly active = new Set<string>();
@@ -38,7 +40,7 @@ export class Sandboxes {
     private readonly limits: SandboxLimits,
   ) {
     mkdirSync(root, { recursive: true });
-    this.index();
+    this.indexDisk();
   }
 
   /** Creates the sandbox of a new container; returns its directory. */
@@ -48,14 +50,14 @@ export class Sandboxes {
     mkdirSync(dir, { mode: 0o700 });
     const owner = { framework_id: frameworkId, task_id: taskId, container_id: containerId };
     writeFileSync(join(dir, OWNER_FILE), JSON.stringify(owner));
-    this.byTask.set(streamKey(frameworkId, taskId), dir);
+    this.index(streamKey(frameworkId, taskId), dir);
     this.active.add(dir);
     return dir;
   }
 
   /** Marks an existing sandbox active again (its container was re-attached after a restart). */
   reopen(frameworkId: string, taskId: string, dir: string): void {
-    this.byTask.set(streamKey(frameworkId, taskId), dir);
+    this.index(streamKey(frameworkId, taskId), dir);
     this.active.add(dir);
     this.finishedOrder = this.finishedOrder.filter((each) => each !== dir);
   }
@@ -81,8 +83,15 @@ export class Sandboxes {
       const dir = this.finishedOrder.shift()!;
       assert(!this.active.has(dir), 'an active sandbox is never collected');
       this.inBackground(rm(dir, { recursive: true, force: true }));
-      for (const [key, each] of this.byTask) if (each === dir) this.byTask.delete(key);
+      const owner = this.owners.get(dir);
+      this.owners.delete(dir);
+      if (owner !== undefined && this.byTask.get(owner) === dir) this.byTask.delete(owner);
     }
+  }
+
+  private index(key: string, dir: string): void {
+    this.byTask.set(key, dir);
+    this.owners.set(dir, key);
   }
 
   /** Resolves once the removals started so far are done. */
@@ -98,7 +107,7 @@ export class Sandboxes {
   }
 
   /** At start-up every sandbox on disk counts as finished until the agent re-attaches it. */
-  private index(): void {
+  private indexDisk(): void {
     const found: Array<{ dir: string; mtimeMs: number }> = [];
     for (const name of readdirSync(this.root)) {
       const dir = join(this.root, name);
@@ -107,7 +116,7 @@ export class Sandboxes {
         rmSync(dir, { recursive: true, force: true });
         continue;
       }
-      this.byTask.set(streamKey(owner.framework_id, owner.task_id), dir);
+      this.index(streamKey(owner.framework_id, owner.task_id), dir);
       found.push({ dir, mtimeMs: statSync(dir).mtimeMs });
     }
     // Not collected here: a container the agent is about to re-attach may own an old one.
