@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../../lib/assert.js';
 import { err, ok, type Result } from '../../lib/result.js';
@@ -63,6 +63,13 @@ interface RegistryHead {
 export class FileRegistryStore implements RegistryStore {
   private readonly path: string;
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Both files as this store left them after its last append (inode, size, mtime), and what
+   * they hold: while they still look the same, the next append reads neither. Another writer
+   * changes what they look like, and the append reads them again (and finds the conflict).
+   */
+  private seen:
+    { registry: string; journal: string; head: RegistryHead; journalBytes: number } | undefined;
 
   constructor(
     private readonly workDir: string,
@@ -74,6 +81,7 @@ export class FileRegistryStore implements RegistryStore {
 
   load(): Promise<StoredRegistry | undefined> {
     return this.serialized(async () => {
+      this.seen = undefined;
       await this.removeTempFiles();
       const decoded = await this.readCurrent();
       if (!decoded) return undefined;
@@ -115,6 +123,7 @@ export class FileRegistryStore implements RegistryStore {
     bytes: Uint8Array,
     expected: RegistryVersion | undefined,
   ): Promise<Result<RegistryVersion, RegistryWriteError>> {
+    this.seen = undefined;
     let current: Decoded | undefined;
     try {
       current = await this.readCurrent();
@@ -157,9 +166,19 @@ export class FileRegistryStore implements RegistryStore {
   ): Promise<Result<RegistryVersion, RegistryWriteError>> {
     let head: RegistryHead | undefined;
     let journalBytes: number;
+    let registryLooks: string;
     try {
-      head = await this.readHead();
-      journalBytes = head ? await this.journalBytes(head) : 0;
+      const looks = await Promise.all([looksOf(this.path), looksOf(this.journalPath)]);
+      registryLooks = looks[0];
+      const seen = this.seen;
+      this.seen = undefined;
+      if (seen && seen.registry === looks[0] && seen.journal === looks[1]) {
+        head = seen.head;
+        journalBytes = seen.journalBytes;
+      } else {
+        head = await this.readHead();
+        journalBytes = head ? await this.journalBytes(head) : 0;
+      }
     } catch (error) {
       return err({ code: 'unavailable', message: `cannot read the registry: ${String(error)}` });
     }
@@ -196,6 +215,14 @@ export class FileRegistryStore implements RegistryStore {
         message: `cannot append to the registry: ${String(error)}`,
       });
     }
+    const journalLooks = await looksOf(this.journalPath).catch(() => undefined);
+    if (journalLooks !== undefined)
+      this.seen = {
+        registry: registryLooks,
+        journal: journalLooks,
+        head,
+        journalBytes: journalBytesAfter,
+      };
     return ok(journalVersion(head.version, journalBytesAfter));
   }
 
@@ -357,6 +384,17 @@ export function decodeRegistryFile(raw: Uint8Array, location: string): Decoded {
     bytes: new Uint8Array(bytes),
     version: `${counter}-${computed.toString('hex', 0, 8)}`,
   };
+}
+
+/** A file's inode, size and modification time (`none` if absent): changes when anyone writes it. */
+async function looksOf(path: string): Promise<string> {
+  try {
+    const { ino, size, mtimeNs, ctimeNs } = await stat(path, { bigint: true });
+    return `${ino}:${size}:${mtimeNs}:${ctimeNs}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+    throw error;
+  }
 }
 
 function headOf(decoded: Decoded): RegistryHead {
