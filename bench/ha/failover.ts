@@ -8,9 +8,15 @@
  * framework that finds the leader through ZooKeeper and resubscribes with its framework id; the
  * time then runs until the first offer from the new leader reaches that framework.
  *
+ * Each failover is also broken down (from the masters' and the agent's logs, stamped as they
+ * arrive): ZooKeeper named a new leader (`elected`), its leading master started (`serving`),
+ * the framework's subscription was taken (`framework`), the agent logged its registration
+ * (`agent`: its line can arrive after the offer, then `-`).
+ *
  *   npx tsc -p . && node dist/bench/ha/failover.js [--mode leader|offer] [--kills 10] [--session-timeout 4s] [--tick-ms 500]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +50,41 @@ const sessionTimeout = parseDurationMs(values['session-timeout']);
 if (!sessionTimeout.ok) throw new Error(`--session-timeout: ${sessionTimeout.error}`);
 const tickMs = Number(values['tick-ms']);
 
+/** Log lines the breakdown looks for, with when they arrived (performance.now()). */
+const MILESTONES: Readonly<Record<string, string>> = {
+  'elected: starting the leading master': 'elected',
+  'leading master started': 'serving',
+  'framework subscribed': 'framework',
+  'registered with the master': 'agent',
+};
+const milestones: { readonly atMs: number; readonly what: string }[] = [];
+/** WASMOS_BENCH_LOG=FILE: every child's log line, stamped, for a failover that needs explaining. */
+const logFile = process.env['WASMOS_BENCH_LOG'];
+
+/** Feeds a child's JSON log lines to `onLine` and records the milestones among them. */
+function followLog(child: ChildProcess, onLine: (parsed: Record<string, unknown>) => void): void {
+  let pending = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (text: string) => {
+    pending += text;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue; // not a log line
+      }
+      if (logFile)
+        appendFileSync(logFile, `${performance.now().toFixed(0)} ${child.pid} ${line}\n`);
+      const what = MILESTONES[String(parsed['message'])];
+      if (what) milestones.push({ atMs: performance.now(), what });
+      onLine(parsed);
+    }
+  });
+}
+
 interface Master {
   readonly child: ChildProcess;
   readonly url: string;
@@ -73,21 +114,9 @@ function startMaster(dir: string, index: number, zkUrl: string): Promise<Master>
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WASMOS_LOG_FORMAT: 'json' } },
   );
   return new Promise((resolve, reject) => {
-    let pending = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (text: string) => {
-      pending += text;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        try {
-          const parsed = JSON.parse(line) as { message?: string; url?: string };
-          if (parsed.message === 'master listening' && parsed.url)
-            resolve({ child, url: parsed.url });
-        } catch {
-          // not a log line
-        }
-      }
+    followLog(child, (parsed) => {
+      if (parsed['message'] === 'master listening' && typeof parsed['url'] === 'string')
+        resolve({ child, url: parsed['url'] });
     });
     child.once('exit', (code) => reject(new Error(`master ${index} exited with ${code}`)));
   });
@@ -148,7 +177,10 @@ function startAgentProcess(dir: string, zkUrl: string): ChildProcess {
       '--runtimes',
       'wasm',
     ],
-    { stdio: 'ignore' },
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, WASMOS_LOG_FORMAT: 'json', WASMOS_LOG: 'info' },
+    },
   );
 }
 
@@ -211,6 +243,7 @@ try {
   detector.start();
   if (framework) {
     agent = startAgentProcess(dir, zkUrl);
+    followLog(agent, () => undefined);
     await firstOfferFromNewLeader(framework, detector, undefined);
   }
   const failoversMs: number[] = [];
@@ -224,8 +257,15 @@ try {
       : await until(() => agreedLeader(masters), 'new leader').then(() => performance.now());
     const tookMs = doneAtMs - killedAtMs;
     failoversMs.push(tookMs);
+    // The first of each milestone after the kill, in ms since it.
+    const after = new Map<string, number>();
+    for (const { atMs, what } of milestones)
+      if (atMs >= killedAtMs && !after.has(what)) after.set(what, atMs - killedAtMs);
+    const breakdown = ['elected', 'serving', 'framework', 'agent']
+      .map((what) => `${what} ${after.get(what)?.toFixed(0) ?? '-'}`)
+      .join(', ');
     console.log(
-      `kill ${kill + 1}: ${framework ? 'first offer from the new leader' : 'new leader'} after ${tookMs.toFixed(0)} ms`,
+      `kill ${kill + 1}: ${framework ? 'first offer from the new leader' : 'new leader'} after ${tookMs.toFixed(0)} ms (${breakdown})`,
     );
     masters.push(await startMaster(dir, started++, zkUrl));
   }

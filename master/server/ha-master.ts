@@ -189,7 +189,7 @@ export async function startHaMaster(options: HaMasterOptions): Promise<RunningHa
 
 /**
  * A blob request on the leader. A download of a blob this master lacks (it was uploaded to
- * an earlier leader) first fetches it from a peer. An upload is acknowledged only once
+ * an earlier leader) first fetches it from a peer; HEAD answers 200 only for a replicated blob. An upload is acknowledged only once
  * enough other masters hold a copy (`replicasMin`), so a kill of this master right after the
  * answer loses nothing; otherwise 503 NOT_REPLICATED (the blob stays here, and a retry is
  * cheap).
@@ -202,7 +202,14 @@ async function replicatedBlobRequest(
 ): Promise<Response> {
   if (request.method === 'GET' || request.method === 'HEAD') {
     await replication.ensureLocal(digest);
-    return app.fetch(request);
+    const response = await app.fetch(request);
+    // A client asks HEAD to skip an upload: "have it" must promise what an acknowledged
+    // upload does, so a blob held here alone (its replication failed) is reported missing
+    // and the client uploads again (and learns if replication still fails).
+    if (request.method === 'GET' || response.status !== 200) return response;
+    return (await replication.replicate(digest)).ok
+      ? response
+      : new Response(null, { status: 404 });
   }
   const response = await app.fetch(request);
   if (request.method !== 'PUT' || (response.status !== 200 && response.status !== 201))

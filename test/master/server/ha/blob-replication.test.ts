@@ -84,6 +84,9 @@ test('an acknowledged upload survives a kill -9 of the leader; a later master mi
   const download = await get(`${next.url}/api/v1/blobs/${hex}`);
   assert.is(download?.status, 200);
   assert.ok(Buffer.from(await download!.arrayBuffer()).equals(component), 'the same bytes');
+  // HEAD says "have it" (a client skips its upload) only once another master holds a copy too.
+  const head = await get(`${next.url}/api/v1/blobs/${hex}`, { method: 'HEAD' });
+  assert.is(head?.status, 200);
 
   // A master that was not running during the upload takes a copy from its peers.
   const late = await HaMasterProcess.start('m3', args);
