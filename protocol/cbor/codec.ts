@@ -32,7 +32,8 @@ const decoder = new Decoder({
 
 /** Encodes a plain value (objects, arrays, strings, numbers, booleans, null, Uint8Array). */
 export function encodeCbor(value: unknown): Uint8Array {
-  return encoder.encode(withoutUndefined(value));
+  // Most values hold no `undefined`: looking costs less than copying every object to drop them.
+  return encoder.encode(holdsUndefined(value) ? withoutUndefined(value) : value);
 }
 
 /** Decodes untrusted bytes: the strict subset check first, then cbor-x. Never throws. */
@@ -50,6 +51,24 @@ export function decodeCbor(bytes: Uint8Array): Result<unknown, string> {
  * Optional fields left `undefined` (e.g. by a spread) would be written as CBOR `undefined`, which
  * the strict reader refuses; dropping them makes "absent" the only way to say "not set".
  */
+/** Whether `withoutUndefined` would change anything (so the copy can be skipped). */
+function holdsUndefined(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (holdsUndefined(item)) return true;
+    return false;
+  }
+  // Anything but a plain object goes the copying way, which reads it as a plain object.
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return true;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (holdsUndefined((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
 function withoutUndefined(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutUndefined);
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
