@@ -10,6 +10,7 @@
  * measures waiting for a core; `--clock wall` takes medians of wall time.
  *
  *   node [--no-liftoff] dist/bench/executor/fuel.js [--repeats 5] [--strategy auto] [--fuel-counter imported|exported]
+ *        [--fuel-passing arguments|global]
  *        [--kernels sieve,fib,matmul,hash] [--large-module FILE.wasm] [--no-native]
  *        [--clock cpu|wall]
  *
@@ -26,6 +27,7 @@ import { parseArgs } from 'node:util';
 import {
   instrumentModule,
   type FuelCounter,
+  type FuelPassing,
   type FuelStrategy,
 } from '../../wasi-executor/instrument/index.js';
 import { runKernel, type KernelRun } from './fuel-host.js';
@@ -42,6 +44,7 @@ const { values: flags } = parseArgs({
     repeats: { type: 'string', default: '5' },
     strategy: { type: 'string', default: 'auto' },
     'fuel-counter': { type: 'string', default: 'imported' },
+    'fuel-passing': { type: 'string', default: 'arguments' },
     kernels: { type: 'string', default: 'sieve,fib,matmul,hash' },
     'large-module': { type: 'string' },
     'no-native': { type: 'boolean', default: false },
@@ -56,6 +59,8 @@ const repeats = Math.max(1, Number(flags.repeats));
 const strategy = flags.strategy as FuelStrategy;
 /** 'imported' is what the executor uses; 'exported' the variant measured faster for calls (docs/FUEL.md). */
 const fuelCounter = flags['fuel-counter'] as FuelCounter;
+/** 'arguments' is the instrumenter's default; 'global' the way calls passed the counter before (docs/FUEL.md). */
+const fuelPassing = flags['fuel-passing'] as FuelPassing;
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((left, right) => left - right);
@@ -109,7 +114,11 @@ interface KernelFigures {
 
 function benchKernel(name: string, nativeDir: string | undefined): KernelFigures {
   const bytes = readFileSync(join(kernelDir, `${name}.wasm`));
-  const instrumented = instrumentModule(bytes, { fuelStrategy: strategy, fuelCounter });
+  const instrumented = instrumentModule(bytes, {
+    fuelStrategy: strategy,
+    fuelCounter,
+    fuelPassing,
+  });
   if (!instrumented.ok) throw new Error(`${name}: ${instrumented.error.message}`);
   const plain = new WebAssembly.Module(bytes);
   const metered = new WebAssembly.Module(instrumented.value.bytes);
@@ -149,7 +158,7 @@ function benchKernel(name: string, nativeDir: string | undefined): KernelFigures
 
 function printKernels(figures: readonly KernelFigures[]): void {
   console.log(
-    `\nkernels: ${cpuClock ? 'CPU time, best' : 'wall time, median'} of ${repeats} runs after a warm-up; strategy ${strategy}; fuel counter ${fuelCounter}; flags ${process.execArgv.join(' ') || '(none)'}; load average ${loadavg()
+    `\nkernels: ${cpuClock ? 'CPU time, best' : 'wall time, median'} of ${repeats} runs after a warm-up; strategy ${strategy}; fuel counter ${fuelCounter}; fuel passing ${fuelPassing}; flags ${process.execArgv.join(' ') || '(none)'}; load average ${loadavg()
       .map((load) => load.toFixed(1))
       .join(' ')}`,
   );
@@ -198,7 +207,7 @@ function benchInstrumentation(): void {
   const timesMs: number[] = [];
   let summary;
   for (let run = 0; run < 5; run++) {
-    const result = instrumentModule(bytes, { fuelStrategy: strategy });
+    const result = instrumentModule(bytes, { fuelStrategy: strategy, fuelPassing });
     if (!result.ok) throw new Error(`large module: ${result.error.message}`);
     timesMs.push(result.value.summary.durationMs);
     summary = result.value.summary;

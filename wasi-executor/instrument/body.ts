@@ -15,7 +15,7 @@
  */
 import { assert } from '../../lib/assert.js';
 import { ADDED_FUNCTION_IMPORTS } from './abi.js';
-import { PADDED_U32_BYTES, Writer, type Reader } from './bytes.js';
+import { PADDED_U32_BYTES, Reader, Writer } from './bytes.js';
 import { isValueTypeByte, readBlockType, readValueType } from './types.js';
 
 /**
@@ -42,10 +42,33 @@ export interface IndexSpace {
   readonly fuelGlobalIndex: number;
   readonly outOfFuelIndex: number;
   readonly memoryGrowResultIndex: number;
+  /**
+   * Set when fuel is passed in arguments (`fuelPassing: 'arguments'`): the
+   * output index of the first defined function's internal version, which
+   * takes the counter as an extra last parameter and returns it as an extra
+   * last result. The original indices then hold thunks with the original
+   * signature (exports, tables, ref.func and the start function reach those).
+   */
+  readonly internalBase: number | undefined;
+}
+
+/**
+ * Thrown when a body needs what passing fuel in arguments cannot express (a
+ * tail call through a table or to an import: the callee's results lack the
+ * counter); the module is then instrumented with the counter in the global.
+ */
+export class NeedsGlobalPassing extends Error {
+  override readonly name = 'NeedsGlobalPassing';
 }
 
 export function remapFunction(space: IndexSpace, index: number): number {
   return index < space.importedFuncCount ? index : index + ADDED_FUNCTION_IMPORTS;
+}
+
+/** The internal version of a defined function (fuel passed in arguments). */
+function internalFunction(space: IndexSpace, index: number): number | undefined {
+  if (space.internalBase === undefined || index < space.importedFuncCount) return undefined;
+  return space.internalBase + index - space.importedFuncCount;
 }
 
 export function remapGlobal(space: IndexSpace, index: number): number {
@@ -84,6 +107,10 @@ const enum Insert {
   GrowResult,
   /** Rewrite the label immediate at `at` (ending at `end`) to `value`. */
   RemapLabel,
+  /** Push the counter (an internal call's last argument, or a result before `return`). */
+  PushFuel,
+  /** Pop an internal call's last result into the counter. */
+  TakeFuel,
   /** Before a wrapped loop (`at`, its block type ending at `end`): open the wrapper. */
   LoopOpen,
   /** After a wrapped loop's `end`: the refill path and the wrapper's end (`value`: header region). */
@@ -207,16 +234,30 @@ export class BodyRewriter {
   private hasLoops = false;
   /** For each open frame, how many wrapped loops are open up to it (label remapping). */
   private readonly wrapCounts: number[] = [];
+  /** For each open frame, the region its opening instruction is in (-1: unreachable). */
+  private readonly openRegions: number[] = [];
+  /**
+   * For each open frame, the outermost frame (its index in `frames`) that a
+   * branch inside it targets; -1 after return, unreachable, throw, rethrow or a
+   * tail call. A frame whose value is not below its own index is always left
+   * through its `end` once entered (see `endRegion`).
+   */
+  private readonly branchFloors: number[] = [];
   /** For each open loop, the region its header charges (the refill gives it back). */
   private readonly loopHeaderRegions: number[] = [];
   /** This function's index in the output (the prologue's refill calls it again). */
   private selfIndex = 0;
   private paramCount = 0;
+  /** The counter's local: a new local, or the extra last parameter when fuel is passed in arguments. */
+  private fuelLocal = 0;
+  private readonly passArguments: boolean;
 
   constructor(
     private readonly space: IndexSpace,
     private readonly strategy: FuelStrategy,
-  ) {}
+  ) {
+    this.passArguments = space.internalBase !== undefined;
+  }
 
   /** Rewrites the body in reader.pos..bodyEnd and appends it (size-prefixed) to `out`. */
   rewrite(reader: Reader, bodyEnd: number, shape: FunctionShape, out: Writer): void {
@@ -228,7 +269,9 @@ export class BodyRewriter {
     const entriesStart = reader.pos;
     this.localCount = shape.paramCount;
     this.paramCount = shape.paramCount;
-    this.selfIndex = this.space.importedFuncCount + ADDED_FUNCTION_IMPORTS + this.stats.functions;
+    this.selfIndex =
+      this.space.internalBase ?? this.space.importedFuncCount + ADDED_FUNCTION_IMPORTS;
+    this.selfIndex += this.stats.functions;
     for (let entry = 0; entry < entryCount; entry++) {
       this.localCount += reader.u32();
       readValueType(reader);
@@ -237,6 +280,7 @@ export class BodyRewriter {
       }
     }
     const entriesEnd = reader.pos;
+    this.fuelLocal = this.passArguments ? shape.paramCount : this.localCount;
     this.codeStart = entriesEnd;
     this.resetState();
     this.walk();
@@ -285,19 +329,49 @@ export class BodyRewriter {
     this.hasLoops = false;
     this.wrapCounts.length = 0;
     this.wrapCounts.push(0);
+    this.openRegions.length = 0;
+    this.openRegions.push(0);
+    this.branchFloors.length = 0;
+    this.branchFloors.push(0);
     this.loopHeaderRegions.length = 0;
   }
 
   private pushFrame(frame: Frame, wrapped = false): void {
     this.frames.push(frame);
     this.wrapCounts.push(this.wrapCounts[this.wrapCounts.length - 1]! + (wrapped ? 1 : 0));
+    this.openRegions.push(this.region);
+    this.branchFloors.push(this.frames.length - 1);
   }
 
   /** Pops the innermost frame; says whether it was a wrapped loop. */
   private dropFrame(): boolean {
     this.frames.pop();
+    this.openRegions.pop();
+    const floor = this.branchFloors.pop()!;
+    const top = this.branchFloors.length - 1;
+    if (floor < this.branchFloors[top]!) this.branchFloors[top] = floor;
     const count = this.wrapCounts.pop()!;
     return count > this.wrapCounts[this.wrapCounts.length - 1]!;
+  }
+
+  /** Control leaves every open frame other than through its `end` (return, trap, throw, tail call). */
+  private escapeAll(): void {
+    this.branchFloors[this.branchFloors.length - 1] = -1;
+  }
+
+  /**
+   * The region after the `end` of a block, if, loop or else that was opened in
+   * region `opened` and that no branch, return, trap or throw leaves other than
+   * through its `end`: whenever `opened` ran, the code after the `end` runs too
+   * (unless a call in between never returns or the code between traps), so its
+   * cost is charged ahead with `opened`'s, and the `end` starts no region.
+   * Fewer charges on the counter in hot loops (sieve's outer loop: one, from
+   * two); the cost moves earlier, never to another path.
+   */
+  private endRegion(frame: Frame, opened: number, floor: number, index: number): void {
+    const mergeable = frame !== Frame.Try && frame !== Frame.Catch;
+    if (mergeable && opened >= 0 && floor >= index) this.region = opened;
+    else this.startRegion(Insert.Charge);
   }
 
   private countStats(mode: Mode): void {
@@ -308,7 +382,7 @@ export class BodyRewriter {
   }
 
   private chooseMode(): Mode {
-    if (this.strategy === 'local') return Mode.Local;
+    if (this.passArguments || this.strategy === 'local') return Mode.Local;
     if (this.strategy === 'global') return Mode.Global;
     if (this.hasLoops) return Mode.Local;
     if (this.hasCalls) return Mode.Global;
@@ -338,6 +412,7 @@ export class BodyRewriter {
     if (depth >= this.frames.length)
       this.reader.fail(`branch depth ${depth} out of range`, 'malformed', at);
     const top = this.wrapCounts.length - 1;
+    if (top - depth < this.branchFloors[top]!) this.branchFloors[top] = top - depth;
     const crossed = this.wrapCounts[top]! - this.wrapCounts[top - depth]!;
     if (crossed > 0)
       this.edits.add(at, Insert.RemapLabel, depth + LOOP_WRAP_LABELS * crossed, this.reader.pos);
@@ -349,6 +424,26 @@ export class BodyRewriter {
     if (index >= this.space.funcCount)
       this.reader.fail(`function index ${index} out of range`, 'malformed', at);
     this.edits.add(opStart, Insert.Remap, remapFunction(this.space, index), this.reader.pos);
+  }
+
+  /**
+   * A call to a defined function when fuel is passed in arguments: the counter
+   * goes as the last argument to the internal version; says whether it did.
+   */
+  private internalCall(opStart: number): boolean {
+    if (!this.passArguments) return false;
+    const at = this.reader.pos;
+    const index = this.reader.u32();
+    if (index >= this.space.funcCount)
+      this.reader.fail(`function index ${index} out of range`, 'malformed', at);
+    const internal = internalFunction(this.space, index);
+    if (internal === undefined) {
+      this.reader.pos = at;
+      return false;
+    }
+    this.edits.add(opStart, Insert.PushFuel, 0, 0);
+    this.edits.add(opStart, Insert.Remap, internal, this.reader.pos);
+    return true;
   }
 
   private globalIndex(opStart: number): void {
@@ -401,8 +496,11 @@ export class BodyRewriter {
         case 0x21: // local.set
         case 0x22: {
           const at = reader.pos;
-          if (reader.u32() >= this.localCount)
-            reader.fail('local index out of range', 'malformed', at);
+          const index = reader.u32();
+          if (index >= this.localCount) reader.fail('local index out of range', 'malformed', at);
+          // The counter parameter takes the first declared local's index; that local moves last.
+          if (this.passArguments && index === this.paramCount)
+            this.edits.add(opStart, Insert.Remap, this.localCount, reader.pos);
           this.charge(1);
           break;
         }
@@ -429,6 +527,7 @@ export class BodyRewriter {
           break;
         case 0x00: // unreachable: write back first, so an explicit trap reports exact fuel
           this.saveBefore(opStart);
+          this.escapeAll();
           this.region = -1;
           break;
         case 0x01: // nop
@@ -472,10 +571,19 @@ export class BodyRewriter {
           this.pushFrame(Frame.If);
           this.startRegion(Insert.Charge);
           break;
-        case 0x05: // else
-          this.popFrame([Frame.If], 'else', opStart);
-          this.pushFrame(Frame.Else);
-          this.startRegion(Insert.Charge);
+        case 0x05:
+          {
+            // else: the arms share the if's opening region and what their branches leave
+            const top = this.frames.length - 1;
+            const opened = this.openRegions[top]!;
+            const floor = this.branchFloors[top]!;
+            this.popFrame([Frame.If], 'else', opStart);
+            this.pushFrame(Frame.Else);
+            this.openRegions[top] = opened;
+            this.branchFloors[top] = floor;
+            this.startRegion(Insert.Charge);
+            break;
+          }
           break;
         case 0x07: // catch tag
         case 0x19: // catch_all
@@ -495,6 +603,7 @@ export class BodyRewriter {
           this.saveBefore(opStart);
           if (op === 0x08) reader.u32();
           else this.label();
+          this.escapeAll();
           this.charge(1);
           this.region = -1;
           break;
@@ -505,13 +614,19 @@ export class BodyRewriter {
             this.codeEnd = opStart;
             return;
           }
-          if (this.frames[this.frames.length - 1] === Frame.Loop) {
-            const headerRegion = this.loopHeaderRegions.pop()!;
-            if (this.dropFrame()) this.edits.add(reader.pos, Insert.LoopClose, headerRegion, 0);
-          } else {
-            this.dropFrame();
+          {
+            const top = this.frames.length - 1;
+            const frame = this.frames[top]!;
+            const opened = this.openRegions[top]!;
+            const floor = this.branchFloors[top]!;
+            if (frame === Frame.Loop) {
+              const headerRegion = this.loopHeaderRegions.pop()!;
+              if (this.dropFrame()) this.edits.add(reader.pos, Insert.LoopClose, headerRegion, 0);
+            } else {
+              this.dropFrame();
+            }
+            this.endRegion(frame, opened, floor, top);
           }
-          this.startRegion(Insert.Charge);
           break;
         case 0x0c: // br
           this.label();
@@ -532,15 +647,21 @@ export class BodyRewriter {
           break;
         }
         case 0x0f: // return
-          this.saveBefore(opStart);
+          if (this.passArguments) this.edits.add(opStart, Insert.PushFuel, 0, 0);
+          else this.saveBefore(opStart);
+          this.escapeAll();
           this.region = -1;
           break;
         case 0x10: // call
           this.hasCalls = true;
           if (this.loopHeaderRegions.length === 0) this.callOutsideLoops = true;
-          this.saveBefore(opStart);
-          this.functionIndex(opStart);
-          this.edits.add(reader.pos, Insert.Load, 0, 0);
+          if (this.internalCall(opStart)) {
+            this.edits.add(reader.pos, Insert.TakeFuel, 0, 0);
+          } else {
+            this.saveBefore(opStart);
+            this.functionIndex(opStart);
+            this.edits.add(reader.pos, Insert.Load, 0, 0);
+          }
           this.charge(1);
           break;
         case 0x11: // call_indirect
@@ -555,17 +676,23 @@ export class BodyRewriter {
         case 0x12: // return_call
           this.hasCalls = true;
           if (this.loopHeaderRegions.length === 0) this.callOutsideLoops = true;
-          this.saveBefore(opStart);
-          this.functionIndex(opStart);
+          if (!this.internalCall(opStart)) {
+            if (this.passArguments) throw new NeedsGlobalPassing('return_call to an import');
+            this.saveBefore(opStart);
+            this.functionIndex(opStart);
+          }
+          this.escapeAll();
           this.charge(1);
           this.region = -1;
           break;
         case 0x13: // return_call_indirect
+          if (this.passArguments) throw new NeedsGlobalPassing('return_call_indirect');
           this.hasCalls = true;
           if (this.loopHeaderRegions.length === 0) this.callOutsideLoops = true;
           this.saveBefore(opStart);
           this.typeIndex();
           reader.u32();
+          this.escapeAll();
           this.charge(1);
           this.region = -1;
           break;
@@ -685,10 +812,14 @@ export class BodyRewriter {
     entriesEnd: number,
   ): void {
     const body = this.body;
-    body.u32(entryCount + 1);
-    body.copy(this.reader.bytes, entriesStart, entriesEnd);
-    body.byte(1);
-    body.byte(TYPE_I64);
+    if (this.passArguments) {
+      this.writeLocalsAfterFuelParameter(entryCount, entriesStart, entriesEnd);
+    } else {
+      body.u32(entryCount + 1);
+      body.copy(this.reader.bytes, entriesStart, entriesEnd);
+      body.byte(1);
+      body.byte(TYPE_I64);
+    }
     this.emitPrologue(mode);
     if (mode === Mode.Local) {
       body.byte(OP_BLOCK);
@@ -724,9 +855,45 @@ export class BodyRewriter {
     body.copy(code, from, this.codeEnd);
     if (mode === Mode.Local) {
       body.byte(OP_END);
-      this.emitInsert(mode, Insert.Save, -1);
+      this.emitInsert(mode, this.passArguments ? Insert.PushFuel : Insert.Save, -1);
     }
     body.byte(OP_END);
+  }
+
+  /**
+   * With the counter as the parameter after the original ones, the first
+   * declared local is declared last instead (its uses are remapped), so every
+   * other local keeps its index and needs no edit.
+   */
+  private writeLocalsAfterFuelParameter(
+    entryCount: number,
+    entriesStart: number,
+    entriesEnd: number,
+  ): void {
+    const body = this.body;
+    if (this.localCount === this.paramCount) {
+      body.u32(entryCount);
+      body.copy(this.reader.bytes, entriesStart, entriesEnd);
+      return;
+    }
+    const entries = new Reader(this.reader.bytes, entriesStart, entriesEnd);
+    // Empty groups (valid, if odd) before the first local are dropped.
+    let firstCount = 0;
+    let firstType = 0;
+    let groupsLeft = entryCount;
+    while (firstCount === 0) {
+      firstCount = entries.u32();
+      firstType = entries.byte();
+      groupsLeft--;
+    }
+    body.u32(groupsLeft + (firstCount > 1 ? 2 : 1));
+    if (firstCount > 1) {
+      body.u32(firstCount - 1);
+      body.byte(firstType);
+    }
+    body.copy(this.reader.bytes, entries.pos, entriesEnd);
+    body.u32(1);
+    body.byte(firstType);
   }
 
   private emitPrologue(mode: Mode): void {
@@ -738,24 +905,47 @@ export class BodyRewriter {
       this.emitCharge(mode, cost);
       return;
     }
+    if (this.passArguments) {
+      this.emitArgumentPrologue(cost, entryCheck);
+      return;
+    }
     body.byte(OP_GLOBAL_GET);
     body.u32(fuel);
     if (cost > 0) this.emitSubtract(cost);
     if (!entryCheck) {
       body.byte(OP_LOCAL_SET);
-      body.u32(this.localCount);
+      body.u32(this.fuelLocal);
       return;
     }
     body.byte(OP_LOCAL_TEE);
-    body.u32(this.localCount);
+    body.u32(this.fuelLocal);
     if (mode === Mode.Global) {
       body.byte(OP_GLOBAL_SET);
       body.u32(fuel);
       body.byte(OP_LOCAL_GET);
-      body.u32(this.localCount);
+      body.u32(this.fuelLocal);
       this.emitExhaustedCheck(AfterRefill.Continue);
       return;
     }
+    this.emitExhaustedCheck(AfterRefill.CallAgain, cost);
+  }
+
+  /**
+   * The counter arrives in the last parameter: charge it there and write it
+   * to the global, so a trap reports the fuel to this entry (see docs/FUEL.md).
+   */
+  private emitArgumentPrologue(cost: number, entryCheck: boolean): void {
+    const body = this.body;
+    body.byte(OP_LOCAL_GET);
+    body.u32(this.fuelLocal);
+    if (cost > 0) this.emitSubtract(cost);
+    body.byte(OP_LOCAL_TEE);
+    body.u32(this.fuelLocal);
+    body.byte(OP_GLOBAL_SET);
+    body.u32(this.space.fuelGlobalIndex);
+    if (!entryCheck) return;
+    body.byte(OP_LOCAL_GET);
+    body.u32(this.fuelLocal);
     this.emitExhaustedCheck(AfterRefill.CallAgain, cost);
   }
 
@@ -773,7 +963,7 @@ export class BodyRewriter {
       case Insert.Save:
         if (mode === Mode.Global) return;
         body.byte(OP_LOCAL_GET);
-        body.u32(this.localCount);
+        body.u32(this.fuelLocal);
         body.byte(OP_GLOBAL_SET);
         body.u32(fuel);
         return;
@@ -782,7 +972,15 @@ export class BodyRewriter {
         body.byte(OP_GLOBAL_GET);
         body.u32(fuel);
         body.byte(OP_LOCAL_SET);
-        body.u32(this.localCount);
+        body.u32(this.fuelLocal);
+        return;
+      case Insert.PushFuel:
+        body.byte(OP_LOCAL_GET);
+        body.u32(this.fuelLocal);
+        return;
+      case Insert.TakeFuel:
+        body.byte(OP_LOCAL_SET);
+        body.u32(this.fuelLocal);
         return;
       case Insert.GrowResult:
         body.byte(OP_CALL);
@@ -809,7 +1007,7 @@ export class BodyRewriter {
     if (cost === 0) return;
     const body = this.body;
     const local = mode === Mode.Local;
-    const index = local ? this.localCount : this.space.fuelGlobalIndex;
+    const index = local ? this.fuelLocal : this.space.fuelGlobalIndex;
     body.byte(local ? OP_LOCAL_GET : OP_GLOBAL_GET);
     body.u32(index);
     this.emitSubtract(cost);
@@ -822,20 +1020,20 @@ export class BodyRewriter {
     const body = this.body;
     const fuel = this.space.fuelGlobalIndex;
     body.byte(mode === Mode.Local ? OP_LOCAL_GET : OP_GLOBAL_GET);
-    body.u32(mode === Mode.Local ? this.localCount : fuel);
+    body.u32(mode === Mode.Local ? this.fuelLocal : fuel);
     if (cost > 0) {
       this.emitSubtract(cost);
       body.byte(OP_LOCAL_TEE);
-      body.u32(this.localCount);
+      body.u32(this.fuelLocal);
       if (mode === Mode.Global) {
         body.byte(OP_GLOBAL_SET);
         body.u32(fuel);
         body.byte(OP_LOCAL_GET);
-        body.u32(this.localCount);
+        body.u32(this.fuelLocal);
       }
     } else if (mode === Mode.Global) {
       body.byte(OP_LOCAL_TEE);
-      body.u32(this.localCount);
+      body.u32(this.fuelLocal);
     }
     if (!wrapped) {
       this.emitExhaustedCheck(mode === Mode.Local ? AfterRefill.Reload : AfterRefill.Continue);
@@ -868,7 +1066,7 @@ export class BodyRewriter {
     body.byte(OP_END); // $refill
     if (mode === Mode.Local) {
       body.byte(OP_LOCAL_GET);
-      body.u32(this.localCount);
+      body.u32(this.fuelLocal);
       body.byte(OP_GLOBAL_SET);
       body.u32(fuel);
     }
@@ -882,7 +1080,7 @@ export class BodyRewriter {
       body.byte(OP_I64_ADD);
     }
     body.byte(mode === Mode.Local ? OP_LOCAL_SET : OP_GLOBAL_SET);
-    body.u32(mode === Mode.Local ? this.localCount : fuel);
+    body.u32(mode === Mode.Local ? this.fuelLocal : fuel);
     body.byte(OP_BR);
     body.u32(0); // $again
     body.byte(OP_END); // $again
@@ -913,7 +1111,7 @@ export class BodyRewriter {
     body.byte(OP_IF);
     body.byte(BLOCK_EMPTY);
     body.byte(OP_LOCAL_GET);
-    body.u32(this.localCount);
+    body.u32(this.fuelLocal);
     body.byte(OP_GLOBAL_SET);
     body.u32(fuel);
     body.byte(OP_CALL);
@@ -925,9 +1123,27 @@ export class BodyRewriter {
         body.byte(OP_GLOBAL_GET);
         body.u32(fuel);
         body.byte(OP_LOCAL_SET);
-        body.u32(this.localCount);
+        body.u32(this.fuelLocal);
         break;
       case AfterRefill.CallAgain:
+        if (this.passArguments) {
+          // The same arguments, and the refilled counter with the entry's cost given back.
+          for (let param = 0; param < this.paramCount; param++) {
+            body.byte(OP_LOCAL_GET);
+            body.u32(param);
+          }
+          body.byte(OP_GLOBAL_GET);
+          body.u32(fuel);
+          if (prologueCost > 0) {
+            body.byte(OP_I64_CONST);
+            body.s64(prologueCost);
+            body.byte(OP_I64_ADD);
+          }
+          body.byte(OP_CALL);
+          body.u32(this.selfIndex);
+          body.byte(OP_RETURN);
+          break;
+        }
         if (prologueCost > 0) {
           body.byte(OP_GLOBAL_GET);
           body.u32(fuel);

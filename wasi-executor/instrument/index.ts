@@ -12,7 +12,14 @@ import { performance } from 'node:perf_hooks';
 import { err, ok, type Result } from '../../lib/result.js';
 import type { FuelStrategy } from './body.js';
 import { ParseFailure, type InstrumentError } from './errors.js';
-import { ModuleRewriter, type FuelCounter, type MemoryImport, type TableImport } from './module.js';
+import { NeedsGlobalPassing } from './body.js';
+import {
+  ModuleRewriter,
+  type FuelCounter,
+  type FuelPassing,
+  type MemoryImport,
+  type TableImport,
+} from './module.js';
 
 export {
   FUEL_GLOBAL_EXPORT,
@@ -25,7 +32,7 @@ export {
 } from './abi.js';
 export type { FuelStrategy } from './body.js';
 export type { InstrumentError, InstrumentErrorCode } from './errors.js';
-export type { FuelCounter, MemoryImport, TableImport } from './module.js';
+export type { FuelCounter, FuelPassing, MemoryImport, TableImport } from './module.js';
 
 /** Largest module accepted by default (a componentize-js component's core module is ~10 MB). */
 export const MODULE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
@@ -37,6 +44,8 @@ export interface InstrumentOptions {
   readonly fuelStrategy?: FuelStrategy;
   /** 'imported' (the default) or 'exported': see FuelCounter; the result says which one was used. */
   readonly fuelCounter?: FuelCounter;
+  /** 'arguments' (the default) or 'global': see FuelPassing; the summary says which one was used. */
+  readonly fuelPassing?: FuelPassing;
 }
 
 export interface InstrumentSummary {
@@ -63,6 +72,8 @@ export interface InstrumentedModule {
   readonly tables: readonly TableImport[];
   /** 'exported': set and read the module's `wasmos:fuel` export instead of importing `wasmos.fuel`. */
   readonly fuelCounter: FuelCounter;
+  /** 'global' when asked, or when the module has a tail call the arguments cannot express. */
+  readonly fuelPassing: FuelPassing;
   readonly summary: InstrumentSummary;
 }
 
@@ -81,16 +92,26 @@ export function instrumentModule(
   }
   const startedMs = performance.now();
   try {
-    const rewritten = new ModuleRewriter(
-      bytes,
-      options.fuelStrategy ?? 'auto',
-      options.fuelCounter ?? 'imported',
-    ).run();
+    const rewrite = (passing: FuelPassing) =>
+      new ModuleRewriter(
+        bytes,
+        options.fuelStrategy ?? 'auto',
+        options.fuelCounter ?? 'imported',
+        passing,
+      ).run();
+    let rewritten;
+    try {
+      rewritten = rewrite(options.fuelPassing ?? 'arguments');
+    } catch (error) {
+      if (!(error instanceof NeedsGlobalPassing)) throw error;
+      rewritten = rewrite('global');
+    }
     return ok({
       bytes: rewritten.bytes,
       memories: rewritten.memories,
       tables: rewritten.tables,
       fuelCounter: rewritten.fuelCounter,
+      fuelPassing: rewritten.fuelPassing,
       summary: {
         ...rewritten.stats,
         bytesIn: bytes.length,

@@ -15,7 +15,7 @@ import {
   tableImportName,
 } from './abi.js';
 import { BodyRewriter, type BodyStats, type FuelStrategy, type IndexSpace } from './body.js';
-import { Reader, Writer } from './bytes.js';
+import { PADDED_U32_BYTES, Reader, Writer } from './bytes.js';
 import { ParseFailure } from './errors.js';
 import {
   FUEL_COUNTER_GLOBAL,
@@ -30,6 +30,12 @@ import {
 import { readReferenceType, readValueType } from './types.js';
 
 const TYPE_I32 = 0x7f;
+const TYPE_I64 = 0x7e;
+const OP_LOCAL_GET = 0x20;
+const OP_GLOBAL_GET = 0x23;
+const OP_GLOBAL_SET = 0x24;
+const OP_CALL = 0x10;
+const OP_END = 0x0b;
 const EXPORT_KIND_GLOBAL = 3;
 
 /**
@@ -40,6 +46,14 @@ const EXPORT_KIND_GLOBAL = 3;
  * gets 'imported'.
  */
 export type FuelCounter = 'imported' | 'exported';
+
+/**
+ * How a call hands the counter to a defined function: 'arguments' (internal
+ * versions of the functions take it as an extra last parameter and return it
+ * as an extra last result, so calls between them touch no global) or
+ * 'global' (written to the global before the call, read back after).
+ */
+export type FuelPassing = 'arguments' | 'global';
 const SECTION_DATA_COUNT = 12;
 /** The custom section of the branch-hinting proposal (V8: --experimental-wasm-branch-hinting). */
 const BRANCH_HINT_SECTION = 'metadata.code.branch_hint';
@@ -70,6 +84,7 @@ export interface RewriteResult {
   readonly stats: BodyStats;
   readonly droppedCustomSections: readonly string[];
   readonly fuelCounter: FuelCounter;
+  readonly fuelPassing: FuelPassing;
 }
 
 const SECTION_CUSTOM = 0;
@@ -211,6 +226,7 @@ export class ModuleRewriter {
   private importedTables = 0;
   private importedMemories = 0;
   private definedGlobals = 0;
+  private readonly internalTypes = new Map<number, number>();
   private readonly reader: Reader;
 
   private readonly bytes: Uint8Array;
@@ -219,6 +235,7 @@ export class ModuleRewriter {
     input: Uint8Array,
     private readonly strategy: FuelStrategy,
     private readonly fuelCounterAsked: FuelCounter = 'imported',
+    private readonly fuelPassing: FuelPassing = 'arguments',
   ) {
     // A plain view: Node's Buffer (what readFile returns) has a much slower subarray.
     this.bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
@@ -300,6 +317,7 @@ export class ModuleRewriter {
       stats: rewriter.stats,
       droppedCustomSections: dropped,
       fuelCounter,
+      fuelPassing: space.internalBase === undefined ? 'global' : 'arguments',
     };
   }
 
@@ -461,7 +479,50 @@ export class ModuleRewriter {
       fuelGlobalIndex: this.importedGlobals,
       outOfFuelIndex: this.importedFuncs,
       memoryGrowResultIndex: this.importedFuncs + 1,
+      internalBase:
+        this.fuelPassing === 'arguments' && this.functionTypes.length > 0
+          ? this.importedFuncs + ADDED_FUNCTION_IMPORTS + this.functionTypes.length
+          : undefined,
     };
+  }
+
+  /** The type of a function's internal version: the counter added as last parameter and result. */
+  private internalType(typeIndex: number): number {
+    let internal = this.internalTypes.get(typeIndex);
+    if (internal === undefined) {
+      const type = this.types[typeIndex]!;
+      internal = this.findOrAddType([...type.params, TYPE_I64], [...type.results, TYPE_I64]);
+      this.internalTypes.set(typeIndex, internal);
+    }
+    return internal;
+  }
+
+  /** Declares the thunks (the original indices and types), then the internal versions. */
+  private rewriteFunctions(reader: Reader, out: Writer): void {
+    const count = this.functionTypes.length;
+    out.u32(count * 2);
+    for (const typeIndex of this.functionTypes) out.u32(typeIndex);
+    for (const typeIndex of this.functionTypes) out.u32(this.internalType(typeIndex));
+    reader.pos = reader.end;
+  }
+
+  /** A thunk: the counter from the global to the internal version and back; the results pass through. */
+  private writeThunk(out: Writer, space: IndexSpace, index: number): void {
+    const sizeAt = out.reservePaddedU32();
+    out.u32(0); // no locals
+    const params = this.types[this.functionTypes[index]!]!.params.length;
+    for (let param = 0; param < params; param++) {
+      out.byte(OP_LOCAL_GET);
+      out.u32(param);
+    }
+    out.byte(OP_GLOBAL_GET);
+    out.u32(space.fuelGlobalIndex);
+    out.byte(OP_CALL);
+    out.u32(space.internalBase! + index);
+    out.byte(OP_GLOBAL_SET);
+    out.u32(space.fuelGlobalIndex);
+    out.byte(OP_END);
+    out.patchPaddedU32(sizeAt, out.length - sizeAt - PADDED_U32_BYTES);
   }
 
   private rewriteSection(
@@ -495,7 +556,15 @@ export class ModuleRewriter {
         rewriteData(reader, out, space);
         break;
       case SECTION_CODE:
-        this.rewriteCode(reader, out, rewriter);
+        this.rewriteCode(reader, out, space, rewriter);
+        break;
+      case SECTION_FUNCTION:
+        if (space.internalBase === undefined) {
+          out.copy(this.bytes, section.start, section.end);
+          reader.pos = reader.end;
+        } else {
+          this.rewriteFunctions(reader, out);
+        }
         break;
       default:
         out.copy(this.bytes, section.start, section.end);
@@ -505,14 +574,24 @@ export class ModuleRewriter {
     return out.view();
   }
 
-  private rewriteCode(reader: Reader, out: Writer, rewriter: BodyRewriter): void {
+  private rewriteCode(
+    reader: Reader,
+    out: Writer,
+    space: IndexSpace,
+    rewriter: BodyRewriter,
+  ): void {
     const count = reader.count(2);
     if (count !== this.functionTypes.length) {
       reader.fail(
         `code section has ${count} bodies, function section declares ${this.functionTypes.length}`,
       );
     }
-    out.u32(count);
+    if (space.internalBase === undefined) {
+      out.u32(count);
+    } else {
+      out.u32(count * 2);
+      for (let index = 0; index < count; index++) this.writeThunk(out, space, index);
+    }
     const shapes = new Map<number, { paramCount: number; resultBlockType: number[] }>();
     for (let index = 0; index < count; index++) {
       const typeIndex = this.functionTypes[index]!;

@@ -3,7 +3,7 @@
  * function bodies (globals, exports, start, elements, data, names): each
  * copies its section, shifting indices past the added imports.
  */
-import type { Reader, Writer } from './bytes.js';
+import { Writer, type Reader } from './bytes.js';
 import { remapFunction, remapGlobal, type IndexSpace } from './body.js';
 import { readReferenceType, readValueType } from './types.js';
 
@@ -226,6 +226,38 @@ function rewriteNameMap(reader: Reader, out: Writer, remap: (index: number) => n
   }
 }
 
+/**
+ * Function names; with fuel passed in arguments a defined function's internal
+ * version gets its name too (it is the one in stack traces), after the thunks.
+ */
+function rewriteFunctionNames(reader: Reader, out: Writer, space: IndexSpace): void {
+  const count = reader.count(2);
+  const internal: { index: number; start: number; end: number }[] = [];
+  const entries = new Writer(reader.end - reader.pos + 16);
+  for (let entry = 0; entry < count; entry++) {
+    const index = reader.u32();
+    entries.u32(remapFunction(space, index));
+    const start = reader.pos;
+    copyName(reader, entries);
+    if (
+      space.internalBase !== undefined &&
+      index >= space.importedFuncCount &&
+      index < space.funcCount
+    )
+      internal.push({
+        index: space.internalBase + index - space.importedFuncCount,
+        start,
+        end: reader.pos,
+      });
+  }
+  out.u32(count + internal.length);
+  out.append(entries.view());
+  for (const entry of internal) {
+    out.u32(entry.index);
+    out.copy(reader.bytes, entry.start, entry.end);
+  }
+}
+
 function rewriteIndirectNameMap(
   reader: Reader,
   out: Writer,
@@ -261,7 +293,7 @@ export function rewriteNames(
     const sectionEnd = reader.end;
     reader.end = end;
     scratch.reset();
-    if (id === NAMES_FUNCTIONS) rewriteNameMap(reader, scratch, byFunction);
+    if (id === NAMES_FUNCTIONS) rewriteFunctionNames(reader, scratch, space);
     else if (id === NAMES_GLOBALS) rewriteNameMap(reader, scratch, byGlobal);
     else if (id === NAMES_LOCALS || id === NAMES_LABELS)
       rewriteIndirectNameMap(reader, scratch, byFunction);

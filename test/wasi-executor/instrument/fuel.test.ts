@@ -2,10 +2,18 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { I32, buildModule, op, sleb } from './wasm-builder.js';
 import { OutOfFuel, exported, instantiate, instrumentOrFail } from './harness.js';
-import type { FuelStrategy } from '../../../wasi-executor/instrument/index.js';
+import type { InstrumentOptions } from '../../../wasi-executor/instrument/index.js';
 
 const BIG = 1_000_000_000n;
-const STRATEGIES: FuelStrategy[] = ['auto', 'local', 'global'];
+/** Fuel passed in arguments (the default), and each strategy with the counter passed through the global. */
+const STRATEGIES: InstrumentOptions[] = [
+  { fuelPassing: 'arguments' },
+  { fuelPassing: 'global', fuelStrategy: 'auto' },
+  { fuelPassing: 'global', fuelStrategy: 'local' },
+  { fuelPassing: 'global', fuelStrategy: 'global' },
+];
+const label = (options: InstrumentOptions): string =>
+  options.fuelPassing === 'arguments' ? 'arguments' : `global passing, ${options.fuelStrategy}`;
 
 /** count from 0 to `limit` in a loop: 7 charged instructions per iteration. */
 const countingLoop = (limit: number): number[] => [
@@ -58,7 +66,7 @@ const fibBody = [
 const fibFuel = (n: number): bigint => 4n + (n < 2 ? 1n : 9n + fibFuel(n - 1) + fibFuel(n - 2));
 
 for (const strategy of STRATEGIES) {
-  test(`[${strategy}] straight-line code costs one per instruction, drop and end free`, () => {
+  test(`[${label(strategy)}] straight-line code costs one per instruction, drop and end free`, () => {
     const bytes = buildModule({
       functions: [
         { body: [op.i32Const, 1, op.i32Const, 2, op.i32Add, op.drop], exportName: 'run' },
@@ -69,7 +77,7 @@ for (const strategy of STRATEGIES) {
     assert.is(run.consumed(), 3n);
   });
 
-  test(`[${strategy}] a loop is charged on every iteration`, () => {
+  test(`[${label(strategy)}] a loop is charged on every iteration`, () => {
     const bytes = buildModule({
       functions: [{ locals: [I32], body: countingLoop(10), exportName: 'run' }],
     });
@@ -78,7 +86,7 @@ for (const strategy of STRATEGIES) {
     assert.is(run.consumed(), 70n);
   });
 
-  test(`[${strategy}] calls add the callee's cost to the caller's`, () => {
+  test(`[${label(strategy)}] calls add the callee's cost to the caller's`, () => {
     const callee = { body: [op.i32Const, 7, op.drop, op.i32Const, 8, op.drop] }; // 2
     const caller = { body: [op.call, 1, op.call, 1, op.i32Const, 0, op.drop], exportName: 'run' }; // 3
     const bytes = buildModule({ functions: [caller, callee] });
@@ -87,7 +95,7 @@ for (const strategy of STRATEGIES) {
     assert.is(run.consumed(), 3n + 2n * 2n);
   });
 
-  test(`[${strategy}] a taken br_if is not charged for the code it skips`, () => {
+  test(`[${label(strategy)}] a taken br_if is not charged for the code it skips`, () => {
     const body = [
       op.block,
       op.void,
@@ -113,7 +121,7 @@ for (const strategy of STRATEGIES) {
     assert.is(fallthrough.consumed(), 4n);
   });
 
-  test(`[${strategy}] recursion is charged per call`, () => {
+  test(`[${label(strategy)}] recursion is charged per call`, () => {
     const bytes = buildModule({
       functions: [{ params: [I32], results: [I32], body: fibBody, exportName: 'fib' }],
     });
@@ -122,7 +130,7 @@ for (const strategy of STRATEGIES) {
     assert.is(run.consumed(), fibFuel(15));
   });
 
-  test(`[${strategy}] an infinite loop ends in out_of_fuel with the global at zero`, () => {
+  test(`[${label(strategy)}] an infinite loop ends in out_of_fuel with the global at zero`, () => {
     const bytes = buildModule({
       functions: [{ body: [op.loop, op.void, op.br, 0, op.end], exportName: 'spin' }],
     });
@@ -135,7 +143,7 @@ for (const strategy of STRATEGIES) {
     assert.is(run.consumed(), 1000n);
   });
 
-  test(`[${strategy}] recursion through a call inside a loop runs out of fuel at the loop header`, () => {
+  test(`[${label(strategy)}] recursion through a call inside a loop runs out of fuel at the loop header`, () => {
     // Every call is in a loop, so the entry has no check: the header's check stops it.
     const bytes = buildModule({
       functions: [{ body: [op.loop, op.void, op.call, 0, op.end], exportName: 'recurse' }],
@@ -148,7 +156,7 @@ for (const strategy of STRATEGIES) {
     assert.is(run.fuel.value, 0n);
   });
 
-  test(`[${strategy}] deep recursion without loops still runs out of fuel`, () => {
+  test(`[${label(strategy)}] deep recursion without loops still runs out of fuel`, () => {
     const bytes = buildModule({ functions: [{ body: [op.call, 0], exportName: 'recurse' }] });
     const run = instantiate(instrumentOrFail(bytes, strategy), 500n);
     assert.throws(
@@ -188,7 +196,7 @@ function slicedHost(budget: bigint, slice: bigint) {
 }
 
 for (const strategy of STRATEGIES) {
-  test(`[${strategy}] fuel handed out in slices: same count, same exhaustion point`, () => {
+  test(`[${label(strategy)}] fuel handed out in slices: same count, same exhaustion point`, () => {
     const loop = instrumentOrFail(
       buildModule({ functions: [{ locals: [I32], body: countingLoop(100), exportName: 'run' }] }),
       strategy,
@@ -257,7 +265,7 @@ const loopWithParamBody = [
 ]; // prettier-ignore
 
 for (const strategy of STRATEGIES) {
-  test(`[${strategy}] branches out of nested loops and loops with parameters: same result and count in slices`, () => {
+  test(`[${label(strategy)}] branches out of nested loops and loops with parameters: same result and count in slices`, () => {
     const cases = [
       { body: nestedExitBody, locals: [I32, I32, I32], n: 137, expected: 137 },
       { body: loopWithParamBody, locals: [I32], n: 300, expected: 0 },

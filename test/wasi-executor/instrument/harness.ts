@@ -7,6 +7,7 @@ import {
   OUT_OF_FUEL_IMPORT,
   instrumentModule,
   type FuelStrategy,
+  type InstrumentOptions,
   type InstrumentedModule,
 } from '../../../wasi-executor/instrument/index.js';
 
@@ -19,8 +20,13 @@ export interface Metered {
   readonly module: WebAssembly.Module;
 }
 
-export function instrumentOrFail(bytes: Uint8Array, fuelStrategy: FuelStrategy = 'auto'): Metered {
-  const result = instrumentModule(bytes, { fuelStrategy });
+/** A strategy (with the default passing, or `options` for anything else). */
+export function instrumentOrFail(
+  bytes: Uint8Array,
+  variant: FuelStrategy | InstrumentOptions = 'auto',
+): Metered {
+  const options = typeof variant === 'string' ? { fuelStrategy: variant } : variant;
+  const result = instrumentModule(bytes, options);
   if (!result.ok) throw new Error(`instrumentation failed: ${JSON.stringify(result.error)}`);
   return { metadata: result.value, module: new WebAssembly.Module(result.value.bytes) };
 }

@@ -81,15 +81,23 @@ test('a kernel prints the same output instrumented, and its fuel count is determ
   assert.ok(first.fuelRemaining! < 10n ** 12n);
 });
 
-test('the fuel count of a real program does not depend on the strategy', () => {
-  const bytes = kernel('sieve');
-  const counts = (['auto', 'local', 'global'] as const).map((strategy) => {
-    const metered = instrumentOrFail(bytes, strategy);
+test('the fuel count of a real program does not depend on the strategy or the passing', () => {
+  for (const name of ['sieve', 'fib']) {
+    const args = name === 'sieve' ? ['sieve', '20000', '2'] : ['fib', '15', '2'];
+    const counts = (['auto', 'local', 'global'] as const).map((strategy) => {
+      const metered = instrumentOrFail(kernel(name), {
+        fuelStrategy: strategy,
+        fuelPassing: 'global',
+      });
+      const limits = { metadata: metered.metadata, fuel: 10n ** 12n, memoryPagesMax: 1024 };
+      return runKernel(metered.module, args, limits).fuelRemaining;
+    });
+    const metered = instrumentOrFail(kernel(name), { fuelPassing: 'arguments' });
+    assert.is(metered.metadata.fuelPassing, 'arguments');
     const limits = { metadata: metered.metadata, fuel: 10n ** 12n, memoryPagesMax: 1024 };
-    return runKernel(metered.module, ['sieve', '20000', '2'], limits).fuelRemaining;
-  });
-  assert.is(counts[1], counts[0]);
-  assert.is(counts[2], counts[0]);
+    counts.push(runKernel(metered.module, args, limits).fuelRemaining);
+    for (const count of counts) assert.is(count, counts[0], name);
+  }
 });
 
 test('a kernel out of fuel stops through out_of_fuel', () => {

@@ -18,6 +18,8 @@ export const op = {
   return: 0x0f,
   call: 0x10,
   callIndirect: 0x11,
+  returnCall: 0x12,
+  returnCallIndirect: 0x13,
   drop: 0x1a,
   localGet: 0x20,
   localSet: 0x21,
@@ -30,6 +32,7 @@ export const op = {
   i32LtS: 0x48,
   i32Add: 0x6a,
   i32Sub: 0x6b,
+  i32DivU: 0x6e,
   void: 0x40,
 } as const;
 
@@ -73,6 +76,8 @@ export interface FunctionDef {
   readonly params?: number[];
   readonly results?: number[];
   readonly locals?: number[];
+  /** Declared locals as (count, type) groups, after `locals` (which are groups of one). */
+  readonly localGroups?: [number, number][];
   /** Instructions without the final `end`. */
   readonly body: number[];
   readonly exportName?: string;
@@ -161,7 +166,10 @@ export function buildModule(def: ModuleDef): Uint8Array {
     bytes.push(...section(9, vector([[0x00, op.i32Const, 0x00, op.end, ...functions]])));
   }
   const bodies = def.functions.map((fn) => {
-    const locals = vector((fn.locals ?? []).map((type) => [0x01, type]));
+    const locals = vector([
+      ...(fn.locals ?? []).map((type) => [0x01, type]),
+      ...(fn.localGroups ?? []).map(([count, type]) => [...uleb(count), type]),
+    ]);
     const body = [...locals, ...fn.body, op.end];
     return [...uleb(body.length), ...body];
   });
