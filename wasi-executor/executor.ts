@@ -71,6 +71,19 @@ export interface PreparedModule {
   /** Where it came from this time: work done, or which cache. */
   readonly source: 'compiled' | 'memory_cache' | 'disk_cache';
   readonly prepareMs: number;
+  /** Where prepareMs went (absent for a memory cache hit, which costs nothing). */
+  readonly phasesMs?: PreparePhases;
+}
+
+/** The parts of one prepare, in ms; a part that did not run is 0. */
+export interface PreparePhases {
+  /** Looking up and reading the disk cache entry. */
+  readonly cacheReadMs: number;
+  /** jco's transpile and the checks of the glue (components only). */
+  readonly transpileMs: number;
+  readonly instrumentMs: number;
+  /** Compiling the core modules (V8), and the import checks of a core module. */
+  readonly compileMs: number;
 }
 
 export interface RunOptions {
@@ -88,7 +101,20 @@ interface PreparedData {
   readonly files: Readonly<Record<string, Uint8Array>>;
 }
 
+/** Time spent in a part of prepare that runs in pieces (one instrumenter call per core module). */
+interface WorkTimes {
+  instrumentMs: number;
+}
+
 const CORE_FILE = 'module.wasm';
+
+/**
+ * How often warm() instruments the sample's core modules (about 18 KB): V8
+ * optimizes the instrumenter only after it has run a while. After one pass a
+ * new 180 KB core module took 100-250 ms to instrument on a loaded machine,
+ * after ten 10-40 ms (docs/BENCHMARKS.md, cold start).
+ */
+const INSTRUMENTER_WARM_PASSES = 10;
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -126,7 +152,11 @@ export class Executor {
     }
     const digest = createHash('sha256').update(bytes).digest('hex');
     const cached = this.memoryCache.get(digest);
-    if (cached !== undefined) return ok({ ...cached, source: 'memory_cache', prepareMs: 0 });
+    if (cached !== undefined) {
+      // The phases were those of the prepare that made the entry; this one did no work.
+      const { phasesMs: _phases, ...entry } = cached;
+      return ok({ ...entry, source: 'memory_cache', prepareMs: 0 });
+    }
     let pending = this.inflight.get(digest);
     if (pending === undefined) {
       pending = this.prepareUncached(bytes, digest).finally(() => this.inflight.delete(digest));
@@ -156,22 +186,44 @@ export class Executor {
 
   /**
    * Starts the worker pool ahead of the first task (otherwise workers start
-   * on demand). With `componentTools`, also runs the component pipeline once
-   * on a sample component (WARM_SAMPLE_COMPONENT unless given), bypassing the
+   * on demand). With `componentTools`, also runs the component pipeline on a
+   * sample component (WARM_SAMPLE_COMPONENT unless given), bypassing the
    * caches: the first prepare in a process otherwise pays seconds for jco
-   * loading and compiling its wasm-tools and for the instrumenter's code
-   * warming up (docs/BENCHMARKS.md), so a new component's first task would.
+   * loading and compiling its wasm-tools, and a new component's first task
+   * would (docs/BENCHMARKS.md). The instrumenter runs over the sample's core
+   * modules `INSTRUMENTER_WARM_PASSES` times, so V8 has optimized it before
+   * the first real module; then the sample runs once in every worker, which
+   * loads the component host there (otherwise each worker's first component
+   * task pays for it).
    */
   async warm(options: WarmOptions = {}): Promise<void> {
     const pool = this.pool.warm();
-    if (options.componentTools === true) {
-      const sample = options.sampleComponent ?? (await readFile(WARM_SAMPLE_COMPONENT));
-      const prepared = await this.prepareComponent(new Uint8Array(sample));
-      if (!prepared.ok) {
-        this.logger.warn('warming the component tools failed', { error: prepared.error.message });
-      }
-    }
+    if (options.componentTools !== true) return pool;
+    const sample = new Uint8Array(
+      options.sampleComponent ?? (await readFile(WARM_SAMPLE_COMPONENT)),
+    );
+    const prepared = await this.prepareComponent(
+      sample,
+      { instrumentMs: 0 },
+      INSTRUMENTER_WARM_PASSES,
+    );
+    const artifact = prepared.ok ? await this.compile(prepared.value, sample) : prepared;
     await pool;
+    if (!artifact.ok) {
+      this.logger.warn('warming the component tools failed', { error: artifact.error.message });
+      return;
+    }
+    const spec = checkTaskSpec({}, this.limits);
+    assert(spec.ok, 'an empty task spec is valid');
+    await Promise.all(
+      Array.from({ length: this.pool.workerCount }, () =>
+        this.pool.run({
+          artifact: artifact.value,
+          spec: spec.value.guest,
+          limits: spec.value.limits,
+        }),
+      ),
+    );
   }
 
   /** Ends every task (queued ones as killed) and every worker. */
@@ -191,23 +243,36 @@ export class Executor {
     const kind = detectBinaryKind(bytes);
     if (!kind.ok) return kind;
     const key = cacheKey(digest, await this.toolVersions(kind.value));
+    const cacheStartedMs = performance.now();
     let data = this.readCache(key);
+    const cacheReadMs = performance.now() - cacheStartedMs;
     const source = data === undefined ? 'compiled' : 'disk_cache';
+    const work = { instrumentMs: 0 };
+    let transpileMs = 0;
     if (data === undefined) {
+      const madeStartedMs = performance.now();
       const made =
-        kind.value === 'core' ? await this.prepareCore(bytes) : await this.prepareComponent(bytes);
+        kind.value === 'core'
+          ? await this.prepareCore(bytes, work)
+          : await this.prepareComponent(bytes, work);
       if (!made.ok) return made;
+      // What is not instrumenting is jco's transpile and our checks of its output.
+      if (kind.value === 'component')
+        transpileMs = performance.now() - madeStartedMs - work.instrumentMs;
       data = made.value;
       this.writeCache(key, data);
     }
+    const compileStartedMs = performance.now();
     const artifact = await this.compile(data, bytes);
     if (!artifact.ok) return artifact;
+    const compileMs = performance.now() - compileStartedMs;
     return ok({
       digest,
       kind: kind.value,
       artifact: artifact.value,
       source,
       prepareMs: performance.now() - startedMs,
+      phasesMs: { cacheReadMs, transpileMs, instrumentMs: work.instrumentMs, compileMs },
     });
   }
 
@@ -222,13 +287,20 @@ export class Executor {
     return `${engine}+${instrument}+${this.componentTools}`;
   }
 
-  private instrumentOne(bytes: Uint8Array): Result<InstrumentedCore, string> {
+  /** Instruments one core module, adding the time it took to `work`. */
+  private instrumentOne(bytes: Uint8Array, work: WorkTimes): Result<InstrumentedCore, string> {
     if (!this.instrument) return ok({ bytes, limits: UNMETERED_PLAN });
-    return instrumentCore(bytes, this.limits.moduleBytesMax);
+    const startedMs = performance.now();
+    const instrumented = instrumentCore(bytes, this.limits.moduleBytesMax);
+    work.instrumentMs += performance.now() - startedMs;
+    return instrumented;
   }
 
-  private async prepareCore(bytes: Uint8Array): Promise<Result<PreparedData, ExecutorError>> {
-    const instrumented = this.instrumentOne(bytes);
+  private async prepareCore(
+    bytes: Uint8Array,
+    work: WorkTimes,
+  ): Promise<Result<PreparedData, ExecutorError>> {
+    const instrumented = this.instrumentOne(bytes, work);
     if (!instrumented.ok) {
       // The engine's own words say best what is wrong with an invalid module.
       const engineMessage = await compileError(bytes);
@@ -243,10 +315,18 @@ export class Executor {
     });
   }
 
-  private async prepareComponent(bytes: Uint8Array): Promise<Result<PreparedData, ExecutorError>> {
+  /** `passes` > 1 instruments each core module that many times (warm-up only: the last result is kept). */
+  private async prepareComponent(
+    bytes: Uint8Array,
+    work: WorkTimes,
+    passes = 1,
+  ): Promise<Result<PreparedData, ExecutorError>> {
     const { prepareComponent } = await import('./component/prepare.js');
     const prepared = await prepareComponent(bytes, {
-      instrument: (_name, core) => this.instrumentOne(core),
+      instrument: (_name, core) => {
+        for (let pass = 1; pass < passes; pass++) this.instrumentOne(core, work);
+        return this.instrumentOne(core, work);
+      },
     });
     if (!prepared.ok) return prepared;
     return ok({
