@@ -44,7 +44,9 @@ export class Journal {
   private bytes: number;
   private snapshotBytes = 0;
   private closed = false;
-  /** Set when a compaction left the journal unusable: every later append is refused with it. */
+  /** Records were written since the last fdatasync. */
+  private unsynced = false;
+  /** Set when a write failed or a compaction left the journal unusable: later appends are refused. */
   private broken: unknown;
 
   private constructor(
@@ -89,15 +91,16 @@ export class Journal {
 
   /** Resolves once every record appended so far is durable. */
   async flush(): Promise<void> {
-    if (this.queued.length === 0 && !this.draining) return;
+    if (this.queued.length === 0 && !this.draining && !this.unsynced) return;
     await this.append('', true);
   }
 
-  /** Writes what is queued, then closes the file; later appends are refused. */
+  /** Refuses further appends, writes and syncs what was queued, then closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.flush().catch(() => undefined);
     this.closed = true;
+    while (this.draining) await this.draining;
+    if (this.unsynced && this.broken === undefined) await datasync(this.fd).catch(() => undefined);
     closeSync(this.fd);
   }
 
@@ -113,9 +116,16 @@ export class Journal {
         const text = joinLines(batch.map((each) => each.line).filter((line) => line !== ''));
         try {
           if (text.length > 0) writeAll(this.fd, text);
-          if (batch.some((each) => each.durable)) await datasync(this.fd);
+          this.unsynced ||= text.length > 0;
+          if (batch.some((each) => each.durable)) {
+            await datasync(this.fd);
+            this.unsynced = false;
+          }
           this.bytes += Buffer.byteLength(text);
         } catch (error) {
+          // A write cut short leaves part of a record, which the next one would be glued to:
+          // nothing more is appended (the agent's next checkpoint fails loudly instead).
+          this.broken = error;
           for (const each of batch) each.reject(error);
           continue;
         }
@@ -153,6 +163,7 @@ export class Journal {
     const previous = this.fd;
     try {
       this.fd = openSync(this.file, 'a', 0o600);
+      this.unsynced = false; // the rewrite was synced
     } catch (error) {
       this.broken = error;
       return;
