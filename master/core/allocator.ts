@@ -37,6 +37,11 @@ export interface AllocatorFramework {
   readonly offersOutstanding: number;
   /** Per agent id; only unexpired filters matter. */
   readonly filters: ReadonlyMap<string, OfferFilter>;
+  /**
+   * Agents this framework is passed over for in this run because it holds an offer there
+   * (set by the caller for runs that only hand out freed resources, see runAllocation).
+   */
+  readonly holdsOffersOn?: ReadonlySet<string>;
 }
 
 export interface AllocationSnapshot {
@@ -75,6 +80,11 @@ export const SkipReason = {
   Inactive: 'inactive',
   /** A framework reached its outstanding-offer bound. */
   OfferLimit: 'offer_limit',
+  /**
+   * The framework holds an offer on this agent: resources freed there join it when it answers
+   * that offer, as one larger offer, instead of going out as a small one of their own.
+   */
+  HoldsOffer: 'holds_offer',
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
@@ -192,6 +202,10 @@ function pickFramework(run: RunState, agent: AllocatorAgent): FrameworkSlot | un
         run.skipped[SkipReason.Filtered]++;
         continue;
       }
+      if (slot.framework.holdsOffersOn?.has(agent.id)) {
+        run.skipped[SkipReason.HoldsOffer]++;
+        continue;
+      }
       return slot;
     }
   }
@@ -240,6 +254,7 @@ function emptySkips(): Record<SkipReason, number> {
     suppressed: 0,
     inactive: 0,
     offer_limit: 0,
+    holds_offer: 0,
   };
 }
 

@@ -403,7 +403,7 @@ export class MasterCore {
     pruneRememberedAgents(core);
     const intervalDue =
       nowMs >= core.allocation.lastRunMs + core.config.timings.allocationIntervalMs;
-    if (core.allocation.due || intervalDue) this.lastPlan = runAllocation(core, nowMs);
+    if (core.allocation.due || intervalDue) this.lastPlan = runAllocation(core, nowMs, intervalDue);
   }
 
   hasReady(): boolean {

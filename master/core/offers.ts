@@ -20,8 +20,15 @@ import { masterStatus, type TaskReason, type TaskRecord, type TaskState } from '
 
 /** Offers: allocation runs, ACCEPT (LAUNCH), DECLINE, timeouts and rescinds. */
 
-/** Runs the allocator on a snapshot of the state and turns its plan into OFFERS events. */
-export function runAllocation(core: CoreState, nowMs: number): AllocationPlan {
+/**
+ * Runs the allocator on a snapshot of the state and turns its plan into OFFERS events. A run
+ * that is not the periodic one (`intervalRun` false: resources were freed, a framework arrived
+ * or revived) passes a framework over on the agents where it holds an offer: what was freed
+ * there is offered with the rest of that agent's resources once the framework answers its
+ * offer (ACCEPT or DECLINE make the next run due), or at the next periodic run at the latest.
+ * So a busy framework gets one large offer per agent, not a small one per ended task.
+ */
+export function runAllocation(core: CoreState, nowMs: number, intervalRun = true): AllocationPlan {
   const agents = [];
   let total = Resources.empty;
   for (const agent of core.agents.values()) {
@@ -37,6 +44,7 @@ export function runAllocation(core: CoreState, nowMs: number): AllocationPlan {
     suppressed: framework.suppressed,
     offersOutstanding: framework.offerIds.size,
     filters: framework.filters,
+    ...(intervalRun ? {} : { holdsOffersOn: agentsOffered(core, framework) }),
   }));
   const plan = allocate(
     {
@@ -52,7 +60,7 @@ export function runAllocation(core: CoreState, nowMs: number): AllocationPlan {
     core.config.sorter,
   );
   core.allocation.runs++;
-  core.allocation.lastRunMs = nowMs;
+  if (intervalRun) core.allocation.lastRunMs = nowMs;
   core.allocation.due = false;
   applyPlan(core, plan, nowMs);
   return plan;
@@ -70,6 +78,15 @@ function applyPlan(core: CoreState, plan: AllocationPlan, nowMs: number): void {
   for (const [frameworkId, offers] of byFramework) {
     core.out.toFramework(core.frameworks.get(frameworkId)!, { type: 'offers', offers });
   }
+}
+
+function agentsOffered(core: CoreState, framework: FrameworkState): ReadonlySet<string> {
+  const agentIds = new Set<string>();
+  for (const offerId of framework.offerIds) {
+    const offer = core.offers.get(offerId);
+    if (offer) agentIds.add(offer.agentId);
+  }
+  return agentIds;
 }
 
 export function offerView(core: CoreState, offer: OfferState): OfferView {

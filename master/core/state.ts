@@ -142,6 +142,10 @@ export interface CoreState {
   readonly allocation: {
     /** Resources came free or a consumer appeared: allocate at the next tick. */
     due: boolean;
+    /**
+     * When the last periodic run was (every allocationIntervalMs): the runs made due in between
+     * do not postpone it, since they pass frameworks over where they hold offers.
+     */
     lastRunMs: number;
     runs: number;
   };

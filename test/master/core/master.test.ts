@@ -280,4 +280,48 @@ test('weights and jobs are persisted; bad weights are refused', () => {
   assert.is(decodeRegistry({ format: 1 }).ok, false);
 });
 
+test('resources freed where a framework holds an offer join that offer when it is answered', () => {
+  const { h, agentId, frameworkId, offer } = setup({ timings: { allocationIntervalMs: 1000 } });
+  const offersSoFar = () => h.eventsFor(frameworkId).filter((e) => e.type === 'offers').length;
+  const accepted = h.step({
+    kind: 'accept',
+    frameworkId,
+    streamId: 's1',
+    offerIds: [offer.id],
+    refuseMs: 0,
+    launches: ['a', 'b'].map((taskId) => ({
+      taskId,
+      name: 'task',
+      resources: Resources.of({ cpus: 1, mem: 128 }),
+      runtime: 'wasm' as const,
+      payload: { digest: 'sha256:x' },
+    })),
+  });
+  assert.ok(accepted.ok);
+  h.tick(1);
+  const held = h.lastOffers(frameworkId)[0]!;
+  assert.ok(held.resources.equals(Resources.of({ cpus: 2, mem: 4096 - 256 })));
+  // Task a ends: its resources are free, but the framework holds an offer on that agent.
+  assert.ok(running(h, agentId, frameworkId, 'a', 'u1', 'TASK_FINISHED').ok);
+  const before = offersSoFar();
+  h.tick(1);
+  assert.is(offersSoFar(), before, 'no small offer of its own for what task a freed');
+  assert.ok((h.core.lastPlan?.skipped.holds_offer ?? 0) >= 1);
+  // Answering the held offer makes one offer of everything free on the agent.
+  assert.ok(
+    h.step({ kind: 'decline', frameworkId, streamId: 's1', offerIds: [held.id], refuseMs: 0 }).ok,
+  );
+  h.tick(1);
+  assert.is(offersSoFar(), before + 1);
+  const whole = h.lastOffers(frameworkId)[0]!;
+  assert.ok(whole.resources.equals(Resources.of({ cpus: 3, mem: 4096 - 128 })));
+  // Not answered, a held offer waits at most until the periodic run for what was freed.
+  assert.ok(running(h, agentId, frameworkId, 'b', 'u2', 'TASK_FINISHED').ok);
+  h.tick(1);
+  assert.is(offersSoFar(), before + 1);
+  h.tick(1000);
+  assert.is(offersSoFar(), before + 2);
+  assert.ok(h.lastOffers(frameworkId)[0]!.resources.equals(Resources.of({ cpus: 1, mem: 128 })));
+});
+
 test.run();
