@@ -7,7 +7,8 @@ import type { TrustStore } from '../../protocol/keys/trust.js';
 import type { AgentCall, AgentEvent } from '../../protocol/messages/agent.js';
 import { RecordIoDecoder } from '../../protocol/recordio.js';
 import { leaderBaseFrom } from '../../cli/client/leader.js';
-import { KeptAliveClient } from './kept-alive.js';
+import type { IncomingMessage } from 'node:http';
+import { KeptAliveClient, readAnswer } from './kept-alive.js';
 import { MasterLocator, type MasterLocatorLimits } from './masters.js';
 
 /** Redirects followed for one request (a 307 names the leader; a chain means masters disagree). */
@@ -123,6 +124,7 @@ export class AgentChannel {
     base: string,
     call: AgentCall,
   ): Promise<Result<Subscription, ChannelError>> {
+    if (this.calls) return this.subscribeNode(this.calls, base, call);
     const abort = new AbortController();
     const response = await this.post(base, call, undefined, abort.signal, true);
     if (!response.ok) return response;
@@ -157,6 +159,98 @@ export class AgentChannel {
     if (!response.ok) return response;
     await response.value.response.body?.cancel();
     return ok(undefined);
+  }
+
+  /**
+   * `subscribeAt` over node:http: the same redirects and answers as `post`, and the stream read
+   * as a Node stream (node's native HTTP parser, no web streams in between).
+   */
+  private async subscribeNode(
+    calls: KeptAliveClient,
+    first: string,
+    call: AgentCall,
+  ): Promise<Result<Subscription, ChannelError>> {
+    const envelope = this.options.signer.seal('agent.call', call);
+    const headers = { 'content-type': 'application/cbor', accept: 'application/recordio' };
+    let base = first;
+    for (let redirects = 0; redirects <= REDIRECTS_MAX; redirects++) {
+      const abort = new AbortController();
+      let answer;
+      try {
+        answer = await calls.stream(
+          base + AGENT_PATH,
+          headers,
+          envelope,
+          this.options.requestTimeoutMs,
+          abort.signal,
+        );
+      } catch (error) {
+        return err({ code: 'UNREACHABLE', message: `${base}: ${describe(error)}` });
+      }
+      if (answer.status === 307 || answer.status === 308) {
+        abort.abort();
+        const location = answer.headers.location;
+        const next = location ? leaderBaseFrom(location, AGENT_PATH) : undefined;
+        if (!next)
+          return err({
+            code: 'NO_LEADER',
+            message: `unusable redirect to ${location ?? '(no Location)'}`,
+            status: answer.status,
+          });
+        base = next;
+        continue;
+      }
+      if (answer.status !== 200) {
+        const read = await readAnswer(answer.body).catch(() => undefined);
+        abort.abort();
+        return err(refusalOf(answer.status, (read?.body ?? '').slice(0, 1000)));
+      }
+      const streamId = answer.headers[STREAM_ID_HEADER.toLowerCase()];
+      if (typeof streamId !== 'string' || streamId === '') {
+        abort.abort();
+        return err({
+          code: 'BAD_STREAM',
+          message: 'the master answered without a stream id or body',
+        });
+      }
+      this.masterBase = base;
+      this.answered = base;
+      return ok({
+        streamId,
+        events: this.readNodeEvents(answer.body, abort.signal),
+        close: () => abort.abort(),
+      });
+    }
+    return err({ code: 'REDIRECT_LOOP', message: `more than ${REDIRECTS_MAX} redirects` });
+  }
+
+  private async *readNodeEvents(
+    body: IncomingMessage,
+    signal: AbortSignal,
+  ): AsyncIterable<AgentEvent> {
+    const decoder = new RecordIoDecoder();
+    const chunks = body[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let chunk: IteratorResult<Buffer>;
+        try {
+          chunk = (await chunks.next()) as IteratorResult<Buffer>;
+        } catch (error) {
+          if (signal.aborted) return;
+          throw new ChannelFailure({
+            code: 'UNREACHABLE',
+            message: `stream broke: ${describe(error)}`,
+          });
+        }
+        if (chunk.done) return;
+        const records = decoder.push(chunk.value);
+        if (!records.ok)
+          throw new ChannelFailure({ code: 'BAD_STREAM', message: records.error.message });
+        for (const record of records.value) yield this.verify(record);
+      }
+    } finally {
+      if (!body.destroyed) body.destroy();
+    }
   }
 
   /** `send` over kept-alive connections: the same redirects and answers as `post`. */

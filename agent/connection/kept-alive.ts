@@ -6,6 +6,13 @@ export const CALL_SOCKETS_MAX = 8;
 /** Bytes of an answer's body read (the master answers calls with 202 and no body, or an error). */
 export const ANSWER_BYTES_MAX = 4096;
 
+/** An answer whose body is left to read: the event stream. */
+export interface OpenAnswer {
+  readonly status: number;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: IncomingMessage;
+}
+
 export interface PostAnswer {
   readonly status: number;
   readonly location: string | undefined;
@@ -35,6 +42,41 @@ export class KeptAliveClient {
       if (!(error instanceof StaleConnection)) throw error;
       return this.once(url, headers, body, timeoutMs);
     }
+  }
+
+  /**
+   * A POST whose answer is a long stream (the subscription): on a connection of its own, not
+   * kept for calls; `timeoutMs` bounds the wait for the answer's head only (the stream's
+   * liveness is the session's heartbeat watchdog). Aborting `signal` destroys the stream.
+   */
+  stream(
+    url: string,
+    headers: Readonly<Record<string, string>>,
+    body: Uint8Array,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<OpenAnswer> {
+    const secure = url.startsWith('https:');
+    const send = secure ? httpsRequest : httpRequest;
+    return new Promise<OpenAnswer>((resolve, reject) => {
+      const request = send(url, {
+        method: 'POST',
+        agent: false,
+        signal,
+        headers: { ...headers, 'content-length': String(body.byteLength) },
+      });
+      request.setTimeout(timeoutMs, () =>
+        request.destroy(new Error(`no answer within ${timeoutMs} ms`)),
+      );
+      request.on('error', reject);
+      request.on('response', (response: IncomingMessage) => {
+        request.setTimeout(0);
+        // Whoever reads the body sees its errors; one dropped unread (a redirect) must not throw.
+        response.on('error', () => undefined);
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: response });
+      });
+      request.end(body);
+    });
   }
 
   /** Closes the kept connections. */
@@ -73,7 +115,8 @@ export class KeptAliveClient {
 
 class StaleConnection extends Error {}
 
-function readAnswer(response: IncomingMessage): Promise<PostAnswer> {
+/** Reads the start of an answer's body as text (the rest is read and dropped). */
+export function readAnswer(response: IncomingMessage): Promise<PostAnswer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
