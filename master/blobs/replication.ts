@@ -76,6 +76,8 @@ export class BlobReplication {
   private readonly inFlight = new Map<Digest, Promise<Result<boolean, string>>>();
   private readonly logger: Logger;
   private stopped = false;
+  /** Aborts downloads and listings in flight when the master stops. */
+  private readonly stopping = new AbortController();
   private wake: (() => void) | undefined;
   private mirroring: Promise<void> | undefined;
 
@@ -166,7 +168,7 @@ export class BlobReplication {
       return Promise.resolve(err('the other masters in the election are not known yet'));
     const needed = Math.min(limits.replicasMin, targets.length);
     if (needed === 0) return Promise.resolve(ok({ replicas: 0 }));
-    const signal = AbortSignal.timeout(limits.replicateTimeoutMs);
+    const signal = this.deadline(limits.replicateTimeoutMs);
     const path = `${REPLICA_PREFIX}/${digestHex(digest)}?from=${encodeURIComponent(selfId)}`;
     return new Promise((resolve) => {
       let held = 0;
@@ -220,6 +222,7 @@ export class BlobReplication {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort(new Error('the master is stopping'));
     this.wake?.();
     await this.mirroring;
     await Promise.all([...this.inFlight.values()]);
@@ -283,7 +286,7 @@ export class BlobReplication {
     const url = this.options.peerUrl(peer.address, `${REPLICA_PREFIX}/${digestHex(digest)}`);
     if (!url) return err(`unusable address ${JSON.stringify(peer.address)}`);
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(limits.fetchTimeoutMs) });
+      const response = await fetch(url, { signal: this.deadline(limits.fetchTimeoutMs) });
       if (response.status !== 200 || !response.body) {
         await response.body?.cancel();
         return err(`${peer.id} answered ${response.status}`);
@@ -302,6 +305,11 @@ export class BlobReplication {
     } catch (error) {
       return err(`fetching from ${peer.id} failed: ${String(error)}`);
     }
+  }
+
+  /** Aborted after `timeoutMs` or when the master stops, whichever comes first. */
+  private deadline(timeoutMs: number): AbortSignal {
+    return AbortSignal.any([this.stopping.signal, AbortSignal.timeout(timeoutMs)]);
   }
 
   private async post(peer: Peer, path: string, signal: AbortSignal): Promise<Result<true, string>> {
@@ -325,7 +333,7 @@ export class BlobReplication {
     );
     if (!url) return err(`unusable address ${JSON.stringify(peer.address)}`);
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(limits.fetchTimeoutMs) });
+      const response = await fetch(url, { signal: this.deadline(limits.fetchTimeoutMs) });
       const text = await readTextLimited(response, limits.listPageBytesMax);
       if (!text.ok) return text;
       if (response.status !== 200) return err(`${peer.id} answered ${response.status}`);
