@@ -5,9 +5,13 @@
  * wrapper around each loop for its refill path, and the memory.grow hook. The accounting is in
  * docs/FUEL.md; in short, the body is cut into regions of straight-line code
  * (a region starts at function entry, after loop, if, else, end, br_if,
- * catch, catch_all and delegate), each region's static cost is charged when
- * it starts, and the remaining fuel is checked at function entry (when the
- * function makes a call outside every loop) and at every loop header.
+ * catch, catch_all and delegate; the code after the `end` of a block, if or
+ * loop that is only ever left through that `end` stays in the region the
+ * block opened in), each region's static cost is charged when it starts,
+ * and the remaining fuel is checked at function entry (when the function
+ * makes a call outside every loop) and at every loop header. With fuel
+ * passed in arguments the counter is the extra last parameter of the
+ * function's internal version and goes to its callees as theirs.
  *
  * One pass over the body records edits (index remaps, insertion points);
  * a second copies the body into the output applying them, once the region
