@@ -114,9 +114,6 @@ export class MasterDriver {
   ) {
     this.version = version;
     this.stored = stored;
-    const changesBytesMin = options.registryChangesBytesMin ?? DEFAULT_REGISTRY_CHANGES_BYTES_MIN;
-    if (!(Number.isSafeInteger(changesBytesMin) && changesBytesMin >= 0))
-      throw new Error('registryChangesBytesMin must be a whole number of bytes, 0 or more');
   }
 
   /**
@@ -124,6 +121,9 @@ export class MasterDriver {
    * later conflicting writer is detected) and starts the core's clock.
    */
   static async start(options: MasterDriverOptions): Promise<Result<MasterDriver, string>> {
+    const changesBytesMin = options.registryChangesBytesMin ?? DEFAULT_REGISTRY_CHANGES_BYTES_MIN;
+    if (!(Number.isSafeInteger(changesBytesMin) && changesBytesMin >= 0))
+      return err('registryChangesBytesMin must be a whole number of bytes, 0 or more');
     const stored = await options.store.load();
     let registry: Registry = emptyRegistry();
     if (stored) {
