@@ -101,7 +101,10 @@ function toUpdate(record: z.infer<typeof UpdateRecord>): StatusUpdate | undefine
   };
 }
 
-/** The per-task logs an older agent left in `dir`: their streams and their files. */
+/**
+ * The per-task logs an older agent left in `dir`: their streams, and the files to remove once
+ * the journal holds them (with any temporary file of an interrupted journal rewrite).
+ */
 export async function readLegacyUpdateLogs(
   dir: string,
   logger: Logger,
@@ -109,8 +112,10 @@ export async function readLegacyUpdateLogs(
   const streams: RecoveredStream[] = [];
   const files: string[] = [];
   for (const name of (await readdir(dir)).sort()) {
-    if (!name.endsWith('.log')) continue;
     const file = join(dir, name);
+    // What a compaction cut short by a crash left behind: the journal itself is whole.
+    if (name.startsWith('.') && name.endsWith('.tmp')) files.push(file);
+    if (!name.endsWith('.log')) continue;
     files.push(file);
     const stream = parseLog(file, await readFile(file, 'utf8'), logger);
     if (stream) streams.push(stream);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,11 +152,13 @@ test('status updates an older agent left in per-task files are taken over, and t
     join(dir, 'abc.log'),
     `${line(running)}\n${JSON.stringify({ kind: 'ack', uuid: running.uuid })}\n${line(finished)}\n`,
   );
+  writeFileSync(join(dir, '.journal.0123.tmp'), 'a rewrite a crash cut short');
   const manager = await openManager(dir);
   assert.equal(
     manager.unacknowledged().map((update) => update.uuid),
     [finished.uuid],
   );
+  assert.equal(readdirSync(dir), ['journal']);
   await manager.close();
   assert.equal(readFileSync(join(dir, 'journal'), 'utf8').includes(finished.uuid!), true);
   let exists = true;
