@@ -58,6 +58,8 @@ export interface BlobReplicationOptions {
 }
 
 const HEX = /^[0-9a-f]{64}$/;
+/** How often an upload waiting for the election's first listing looks again. */
+const PEERS_POLL_MS = 50;
 
 const ListingSchema = z.strictObject({
   blobs: z.array(
@@ -141,7 +143,9 @@ export class BlobReplication {
       if (held) return c.json({ digest, bytes: held.bytes }, 200);
       // Only ever from a master in the election: the request names one, it cannot point
       // this master at an arbitrary address.
-      const from = this.options.view.peers()?.find((peer) => peer.id === c.req.query('from'));
+      // A master that just started may not have listed the election yet.
+      const listed = await this.peersListed(this.deadline(limits.replicateTimeoutMs));
+      const from = listed?.find((peer) => peer.id === c.req.query('from'));
       if (!from)
         return c.json(
           errorBody('UNKNOWN_PEER', 'from must name a master in the election; retry shortly'),
@@ -160,15 +164,15 @@ export class BlobReplication {
    * when fewer are in the election), or with an error once that cannot happen or
    * `replicateTimeoutMs` passed.
    */
-  replicate(digest: Digest): Promise<Result<{ replicas: number }, string>> {
-    const { limits, view, selfId } = this.options;
-    const targets = view.peers();
-    // Not knowing the others yet is not the same as being alone: no acknowledgement on that.
-    if (!targets)
-      return Promise.resolve(err('the other masters in the election are not known yet'));
-    const needed = Math.min(limits.replicasMin, targets.length);
-    if (needed === 0) return Promise.resolve(ok({ replicas: 0 }));
+  async replicate(digest: Digest): Promise<Result<{ replicas: number }, string>> {
+    const { limits, selfId } = this.options;
     const signal = this.deadline(limits.replicateTimeoutMs);
+    // Not knowing the others yet (a master just elected) is not the same as being alone: wait
+    // for the election's first listing rather than acknowledge on that.
+    const targets = await this.peersListed(signal);
+    if (!targets) return err('the other masters in the election are not known yet');
+    const needed = Math.min(limits.replicasMin, targets.length);
+    if (needed === 0) return ok({ replicas: 0 });
     const path = `${REPLICA_PREFIX}/${digestHex(digest)}?from=${encodeURIComponent(selfId)}`;
     return new Promise((resolve) => {
       let held = 0;
@@ -187,6 +191,16 @@ export class BlobReplication {
         });
       }
     });
+  }
+
+  /** The other masters once the election was first listed; undefined if `signal` fires first. */
+  private async peersListed(signal: AbortSignal): Promise<readonly Peer[] | undefined> {
+    let peers = this.options.view.peers();
+    while (!peers && !signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, PEERS_POLL_MS));
+      peers = this.options.view.peers();
+    }
+    return peers;
   }
 
   /** Makes sure this master holds `digest`, fetching it from a peer if needed. */

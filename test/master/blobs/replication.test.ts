@@ -28,7 +28,7 @@ interface Node {
   readonly store: BlobStore;
   readonly replication: BlobReplication;
   /** Who this master sees in the election, and whether it leads. */
-  readonly election: { peers: Peer[]; serving: boolean };
+  readonly election: { peers: Peer[] | undefined; serving: boolean };
 }
 
 function listen(app: { fetch: (request: Request) => Response | Promise<Response> }) {
@@ -44,7 +44,7 @@ async function node(id: string, storeBytesMax = 1024 * 1024): Promise<Node> {
   const dir = mkdtempSync(join(tmpdir(), 'wasmos-replication-'));
   dirs.push(dir);
   const store = await BlobStore.open(dir, { blobBytesMax: BLOB_BYTES_MAX, storeBytesMax });
-  const election = { peers: [] as Peer[], serving: false };
+  const election = { peers: [] as Peer[] | undefined, serving: false };
   const replication = new BlobReplication({
     store,
     selfId: id,
@@ -124,6 +124,21 @@ test('no standby able to take a copy: the upload is not acknowledged', async () 
   // A lone leader (nobody else in the election) acknowledges with its own copy.
   leader.election.peers = [];
   assert.equal(await leader.replication.replicate(digest), { ok: true, value: { replicas: 0 } });
+});
+
+test('a leader that has not listed the election yet waits for it instead of acknowledging alone', async () => {
+  const leader = await node('leader');
+  const standby = await node('standby');
+  leader.election.serving = true;
+  leader.election.peers = undefined;
+  standby.election.peers = undefined;
+  const digest = await put(leader.store, bytes('uploaded early'));
+  const replicating = leader.replication.replicate(digest);
+  // Both learn the election only now (the leader's answer must still wait for the copy).
+  leader.election.peers = [standby.peer];
+  standby.election.peers = [leader.peer];
+  assert.equal(await replicating, { ok: true, value: { replicas: 1 } });
+  assert.is(await contents(standby.store, digest), 'uploaded early');
 });
 
 test('a master mirrors every peer blob it lacks, across listing pages', async () => {
