@@ -4,7 +4,7 @@
  *
  *   npx tsc -p . && node dist/bench/cluster/throughput.js [--api scheduler|jobs] [--tasks 1000]
  *       [--rate 50] [--latency-tasks 300] [--agents 2] [--agent-cpus 4] [--task-cpus 0.1]
- *       [--task-mem 32] [--profile-agents DIR]
+ *       [--task-mem 32] [--profile-agents DIR] [--profile-client DIR]
  *
  * Processes: the master runs in this process (startMaster, ephemeral port, file registry in a
  * temporary dir), so its CPU time is this process's; each agent is a child process running
@@ -14,7 +14,7 @@
  * from the first submission to the last terminal update acknowledged) and latency (`--latency-
  * tasks` submitted at `--rate` per second; submit-to-running p50/p99). CPU per task is given for
  * the master, the agents and the submitter. Run node with --cpu-prof to profile the master, and
- * pass --profile-agents DIR to profile the agents.
+ * pass --profile-agents DIR to profile the agents, --profile-client DIR the submitter.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,6 +40,7 @@ const { values } = parseArgs({
     'task-cpus': { type: 'string' },
     'task-mem': { type: 'string' },
     'profile-agents': { type: 'string' },
+    'profile-client': { type: 'string' },
   },
 });
 const api = values.api;
@@ -102,9 +103,15 @@ try {
     taskCpus,
     taskMem,
   };
-  const client = BenchChild.fork('client', new URL('./client-child.js', import.meta.url).pathname, [
-    JSON.stringify(clientConfig),
-  ]);
+  const clientExecArgv = values['profile-client']
+    ? ['--cpu-prof', `--cpu-prof-dir=${values['profile-client']}`]
+    : [];
+  const client = BenchChild.fork(
+    'client',
+    new URL('./client-child.js', import.meta.url).pathname,
+    [JSON.stringify(clientConfig)],
+    clientExecArgv,
+  );
   children.push(client);
   await client.receive('ready');
 

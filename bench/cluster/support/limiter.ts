@@ -88,9 +88,25 @@ function headersOf(post: SignedPost): Record<string, string> {
   };
 }
 
+/** Parsed once per URL (a bench posts to one or two), not per call. */
+const targets = new Map<string, { hostname: string; port: string; path: string }>();
+
+function targetOf(url: string): { hostname: string; port: string; path: string } {
+  let target = targets.get(url);
+  if (!target) {
+    const parsed = new URL(url);
+    // An IPv6 literal comes bracketed in a URL, bare in request options.
+    const hostname = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+    target = { hostname, port: parsed.port, path: parsed.pathname };
+    targets.set(url, target);
+  }
+  return target;
+}
+
 function postOnce(post: SignedPost): Promise<CallAnswer> {
   return new Promise<CallAnswer>((resolve, reject) => {
-    const sent = request(post.url, {
+    const sent = request({
+      ...targetOf(post.url),
       method: 'POST',
       agent: callAgent,
       headers: { ...headersOf(post), 'content-length': String(post.body.byteLength) },
