@@ -31,6 +31,10 @@ import { readReferenceType, readValueType } from './types.js';
 
 const TYPE_I32 = 0x7f;
 const TYPE_I64 = 0x7e;
+/** Engines refuse functions with more parameters or results (the JS API's limits, V8's too). */
+const FUNCTION_PARAMS_MAX = 1000;
+const FUNCTION_RESULTS_MAX = 1000;
+const FUNCTIONS_MAX = 1_000_000;
 const OP_LOCAL_GET = 0x20;
 const OP_GLOBAL_GET = 0x23;
 const OP_GLOBAL_SET = 0x24;
@@ -480,10 +484,23 @@ export class ModuleRewriter {
       outOfFuelIndex: this.importedFuncs,
       memoryGrowResultIndex: this.importedFuncs + 1,
       internalBase:
-        this.fuelPassing === 'arguments' && this.functionTypes.length > 0
+        this.fuelPassing === 'arguments' && this.functionTypes.length > 0 && this.roomForCounter()
           ? this.importedFuncs + ADDED_FUNCTION_IMPORTS + this.functionTypes.length
           : undefined,
     };
+  }
+
+  /**
+   * Thunks and internal versions fit the engine's limits: twice the defined
+   * functions, and every one with a parameter and a result more.
+   */
+  private roomForCounter(): boolean {
+    const functions = this.importedFuncs + ADDED_FUNCTION_IMPORTS + 2 * this.functionTypes.length;
+    if (functions > FUNCTIONS_MAX) return false;
+    return this.functionTypes.every((typeIndex) => {
+      const type = this.types[typeIndex]!;
+      return type.params.length < FUNCTION_PARAMS_MAX && type.results.length < FUNCTION_RESULTS_MAX;
+    });
   }
 
   /** The type of a function's internal version: the counter added as last parameter and result. */

@@ -112,6 +112,18 @@ test('a tail call the arguments cannot express falls back to passing through the
   }
 });
 
+test('a function with as many parameters as engines allow keeps the counter in the global', () => {
+  const params = Array.from({ length: 1000 }, () => I32);
+  const bytes = buildModule({
+    functions: [{ params, results: [I32], body: [op.localGet, 0], exportName: 'first' }],
+  });
+  const metered = instrumentOrFail(bytes, { fuelPassing: 'arguments' });
+  assert.is(metered.metadata.fuelPassing, 'global');
+  const run = instantiate(metered, BIG);
+  assert.is(exported<(...args: number[]) => number>(run.instance, 'first')(7), 7);
+  assert.is(run.consumed(), 1n);
+});
+
 test('an implicit trap reports the fuel written back at the latest function entry', () => {
   // run: i32.const, call (2, charged up front); divide: 3 charged at its entry, then traps.
   const divide = {
