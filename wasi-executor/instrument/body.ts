@@ -50,10 +50,18 @@ export interface IndexSpace {
    * Set when fuel is passed in arguments (`fuelPassing: 'arguments'`): the
    * output index of the first defined function's internal version, which
    * takes the counter as an extra last parameter and returns it as an extra
-   * last result. The original indices then hold thunks with the original
-   * signature (exports, tables, ref.func and the start function reach those).
+   * last result. The original indices keep the original signatures
+   * (exports, tables, ref.func and the start function reach those): a copy
+   * of the body reading the counter from the global, or a thunk.
    */
   readonly internalBase: number | undefined;
+  /**
+   * With internalBase: per defined function, 1 when an export, the start
+   * function, an element segment or a global's initializer names it (filled
+   * while those sections are rewritten, before the code): such a function
+   * gets a full body at its original index rather than a thunk.
+   */
+  readonly referenced: Uint8Array | undefined;
 }
 
 /**
@@ -115,6 +123,8 @@ const enum Insert {
   PushFuel,
   /** Pop an internal call's last result into the counter. */
   TakeFuel,
+  /** Before `return` with fuel passed in arguments: push the counter, or write it back (fromGlobal). */
+  ReturnFuel,
   /** Before a wrapped loop (`at`, its block type ending at `end`): open the wrapper. */
   LoopOpen,
   /** After a wrapped loop's `end`: the refill path and the wrapper's end (`value`: header region). */
@@ -255,6 +265,15 @@ export class BodyRewriter {
   /** The counter's local: a new local, or the extra last parameter when fuel is passed in arguments. */
   private fuelLocal = 0;
   private readonly passArguments: boolean;
+  /**
+   * Assembling the version for the original index of a function that tables
+   * or exports reach (fuel passed in arguments): it reads the counter from
+   * the global at entry into a local where the internal version has its
+   * parameter (same index, so every edit applies unchanged), and writes it
+   * back at returns, so a `call_indirect` or a host call costs no extra frame.
+   */
+  private fromGlobal = false;
+  private hasReturnCall = false;
 
   constructor(
     private readonly space: IndexSpace,
@@ -263,8 +282,20 @@ export class BodyRewriter {
     this.passArguments = space.internalBase !== undefined;
   }
 
-  /** Rewrites the body in reader.pos..bodyEnd and appends it (size-prefixed) to `out`. */
-  rewrite(reader: Reader, bodyEnd: number, shape: FunctionShape, out: Writer): void {
+  /**
+   * Rewrites the body in reader.pos..bodyEnd and appends it (size-prefixed) to
+   * `out`. With fuel passed in arguments and `entryOut` given, also appends to
+   * `entryOut` a version of the same body for the original index that reads
+   * the counter from the global (see `fromGlobal`) and says whether it did
+   * (a function with a direct tail call gets a thunk instead).
+   */
+  rewrite(
+    reader: Reader,
+    bodyEnd: number,
+    shape: FunctionShape,
+    out: Writer,
+    entryOut?: Writer,
+  ): boolean {
     assert(bodyEnd <= reader.end, 'body within the section');
     const sectionEnd = reader.end;
     reader.end = bodyEnd;
@@ -295,9 +326,21 @@ export class BodyRewriter {
     this.hintOffsets.length = 0;
     this.assemble(mode, shape, entryCount, entriesStart, entriesEnd);
     out.patchPaddedU32(sizeAt, out.length - sizeAt - PADDED_U32_BYTES);
-    reader.end = sectionEnd;
     this.recordHints();
+    const entryVersion = entryOut !== undefined && this.passArguments && !this.hasReturnCall;
+    if (entryVersion) {
+      this.body = entryOut;
+      const entrySizeAt = entryOut.reservePaddedU32();
+      this.bodyStart = entrySizeAt + PADDED_U32_BYTES;
+      this.fromGlobal = true;
+      this.assemble(mode, shape, entryCount, entriesStart, entriesEnd);
+      this.fromGlobal = false;
+      entryOut.patchPaddedU32(entrySizeAt, entryOut.length - entrySizeAt - PADDED_U32_BYTES);
+      this.hintOffsets.length = 0; // hints only for the internal versions
+    }
+    reader.end = sectionEnd;
     this.countStats(mode);
+    return entryVersion;
   }
 
   /** The branch-hint section's payload, or undefined when no function has a check. */
@@ -331,6 +374,7 @@ export class BodyRewriter {
     this.hasCalls = false;
     this.callOutsideLoops = false;
     this.hasLoops = false;
+    this.hasReturnCall = false;
     this.wrapCounts.length = 0;
     this.wrapCounts.push(0);
     this.openRegions.length = 0;
@@ -651,7 +695,7 @@ export class BodyRewriter {
           break;
         }
         case 0x0f: // return
-          if (this.passArguments) this.edits.add(opStart, Insert.PushFuel, 0, 0);
+          if (this.passArguments) this.edits.add(opStart, Insert.ReturnFuel, 0, 0);
           else this.saveBefore(opStart);
           this.escapeAll();
           this.region = -1;
@@ -680,6 +724,7 @@ export class BodyRewriter {
         case 0x12: // return_call
           this.hasCalls = true;
           if (this.loopHeaderRegions.length === 0) this.callOutsideLoops = true;
+          this.hasReturnCall = true;
           if (!this.internalCall(opStart)) {
             if (this.passArguments) throw new NeedsGlobalPassing('return_call to an import');
             this.saveBefore(opStart);
@@ -859,7 +904,7 @@ export class BodyRewriter {
     body.copy(code, from, this.codeEnd);
     if (mode === Mode.Local) {
       body.byte(OP_END);
-      this.emitInsert(mode, this.passArguments ? Insert.PushFuel : Insert.Save, -1);
+      this.emitInsert(mode, this.passArguments ? Insert.ReturnFuel : Insert.Save, -1);
     }
     body.byte(OP_END);
   }
@@ -875,8 +920,14 @@ export class BodyRewriter {
     entriesEnd: number,
   ): void {
     const body = this.body;
+    // The version read from the global declares the counter as its first local instead.
+    const counterLocal = this.fromGlobal ? 1 : 0;
     if (this.localCount === this.paramCount) {
-      body.u32(entryCount);
+      body.u32(entryCount + counterLocal);
+      if (this.fromGlobal) {
+        body.byte(1);
+        body.byte(TYPE_I64);
+      }
       body.copy(this.reader.bytes, entriesStart, entriesEnd);
       return;
     }
@@ -890,7 +941,11 @@ export class BodyRewriter {
       firstType = entries.byte();
       groupsLeft--;
     }
-    body.u32(groupsLeft + (firstCount > 1 ? 2 : 1));
+    body.u32(groupsLeft + (firstCount > 1 ? 2 : 1) + counterLocal);
+    if (this.fromGlobal) {
+      body.byte(1);
+      body.byte(TYPE_I64);
+    }
     if (firstCount > 1) {
       body.u32(firstCount - 1);
       body.byte(firstType);
@@ -940,8 +995,8 @@ export class BodyRewriter {
    */
   private emitArgumentPrologue(cost: number, entryCheck: boolean): void {
     const body = this.body;
-    body.byte(OP_LOCAL_GET);
-    body.u32(this.fuelLocal);
+    body.byte(this.fromGlobal ? OP_GLOBAL_GET : OP_LOCAL_GET);
+    body.u32(this.fromGlobal ? this.space.fuelGlobalIndex : this.fuelLocal);
     if (cost > 0) this.emitSubtract(cost);
     body.byte(OP_LOCAL_TEE);
     body.u32(this.fuelLocal);
@@ -985,6 +1040,14 @@ export class BodyRewriter {
       case Insert.TakeFuel:
         body.byte(OP_LOCAL_SET);
         body.u32(this.fuelLocal);
+        return;
+      case Insert.ReturnFuel:
+        body.byte(OP_LOCAL_GET);
+        body.u32(this.fuelLocal);
+        if (this.fromGlobal) {
+          body.byte(OP_GLOBAL_SET);
+          body.u32(fuel);
+        }
         return;
       case Insert.GrowResult:
         body.byte(OP_CALL);
@@ -1145,6 +1208,10 @@ export class BodyRewriter {
           }
           body.byte(OP_CALL);
           body.u32(this.selfIndex);
+          if (this.fromGlobal) {
+            body.byte(OP_GLOBAL_SET);
+            body.u32(fuel);
+          }
           body.byte(OP_RETURN);
           break;
         }

@@ -474,6 +474,8 @@ export class ModuleRewriter {
     const globalCount = this.importedGlobals + this.definedGlobals;
     this.outOfFuelType();
     this.memoryGrowResultType();
+    const passArguments =
+      this.fuelPassing === 'arguments' && this.functionTypes.length > 0 && this.roomForCounter();
     return {
       typeCount: this.types.length,
       funcCount,
@@ -483,10 +485,10 @@ export class ModuleRewriter {
       fuelGlobalIndex: this.importedGlobals,
       outOfFuelIndex: this.importedFuncs,
       memoryGrowResultIndex: this.importedFuncs + 1,
-      internalBase:
-        this.fuelPassing === 'arguments' && this.functionTypes.length > 0 && this.roomForCounter()
-          ? this.importedFuncs + ADDED_FUNCTION_IMPORTS + this.functionTypes.length
-          : undefined,
+      internalBase: passArguments
+        ? this.importedFuncs + ADDED_FUNCTION_IMPORTS + this.functionTypes.length
+        : undefined,
+      referenced: passArguments ? new Uint8Array(this.functionTypes.length) : undefined,
     };
   }
 
@@ -514,7 +516,7 @@ export class ModuleRewriter {
     return internal;
   }
 
-  /** Declares the thunks (the original indices and types), then the internal versions. */
+  /** Declares the functions at the original indices and types, then the internal versions. */
   private rewriteFunctions(reader: Reader, out: Writer): void {
     const count = this.functionTypes.length;
     out.u32(count * 2);
@@ -603,12 +605,12 @@ export class ModuleRewriter {
         `code section has ${count} bodies, function section declares ${this.functionTypes.length}`,
       );
     }
-    if (space.internalBase === undefined) {
-      out.u32(count);
-    } else {
-      out.u32(count * 2);
-      for (let index = 0; index < count; index++) this.writeThunk(out, space, index);
-    }
+    // With fuel passed in arguments, the functions at the original indices (copies
+    // or thunks) and the internal versions are written apart, then in that order.
+    const sizeHint = Math.ceil((reader.end - reader.pos) * 1.5) + 64;
+    const internals = space.internalBase === undefined ? out : new Writer(sizeHint);
+    const entries = space.internalBase === undefined ? undefined : new Writer(sizeHint);
+    out.u32(space.internalBase === undefined ? count : count * 2);
     const shapes = new Map<number, { paramCount: number; resultBlockType: number[] }>();
     for (let index = 0; index < count; index++) {
       const typeIndex = this.functionTypes[index]!;
@@ -621,8 +623,20 @@ export class ModuleRewriter {
       const bodyStart = reader.pos;
       reader.skip(size);
       reader.pos = bodyStart;
-      rewriter.rewrite(reader, bodyStart + size, shape, out);
+      const referenced = space.referenced?.[index] === 1;
+      const full = rewriter.rewrite(
+        reader,
+        bodyStart + size,
+        shape,
+        internals,
+        referenced ? entries : undefined,
+      );
+      if (entries !== undefined && !full) this.writeThunk(entries, space, index);
       assert(reader.pos === bodyStart + size, 'body rewriter consumed exactly the body');
+    }
+    if (entries !== undefined) {
+      out.append(entries.view());
+      out.append(internals.view());
     }
   }
 

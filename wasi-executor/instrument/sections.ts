@@ -15,6 +15,8 @@ function functionIndex(reader: Reader, space: IndexSpace): number {
   const index = reader.u32();
   if (index >= space.funcCount)
     reader.fail(`function index ${index} out of range`, 'malformed', at);
+  if (space.referenced !== undefined && index >= space.importedFuncCount)
+    space.referenced[index - space.importedFuncCount] = 1;
   return remapFunction(space, index);
 }
 
@@ -228,7 +230,7 @@ function rewriteNameMap(reader: Reader, out: Writer, remap: (index: number) => n
 
 /**
  * Function names; with fuel passed in arguments a defined function's internal
- * version gets its name too (it is the one in stack traces), after the thunks.
+ * version gets its name too (stack traces), after the original indices.
  */
 function rewriteFunctionNames(reader: Reader, out: Writer, space: IndexSpace): void {
   const count = reader.count(2);

@@ -79,6 +79,48 @@ test('arguments or global passing: same results, same count, same exhaustion poi
   assert.is(consumed[0], 3n + 5n * (13n + 3n + 9n));
 });
 
+test('a refill at the entry of a function the host calls gives the same count', () => {
+  // countdown(n) calls itself outside any loop, so its entry checks; the host calls the version
+  // at the original index, whose refill calls the internal version and writes its counter back.
+  const countdown = buildModule({
+    functions: [
+      {
+        params: [I32],
+        results: [I32],
+        exportName: 'countdown',
+        body: [
+          op.localGet, 0, op.if, I32,
+          op.localGet, 0, op.i32Const, 1, op.i32Sub, op.call, 0, op.i32Const, 1, op.i32Add,
+          op.else, op.i32Const, 0, op.end,
+        ],
+      },
+    ],
+  }); // prettier-ignore
+  for (const fuelPassing of PASSINGS) {
+    const metered = instrumentOrFail(countdown, { fuelPassing });
+    const whole = instantiate(metered, BIG);
+    assert.is(exported<(n: number) => number>(whole.instance, 'countdown')(20), 20);
+    for (const slice of [1n, 3n, 10n]) {
+      // The global starts at 0: the first check, at the host's call, refills.
+      let reserve = BIG;
+      const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, 0n);
+      const outOfFuel = (): void => {
+        const available = reserve + (fuel.value as bigint);
+        const grant = available < slice ? available : slice;
+        reserve = available - grant;
+        fuel.value = grant;
+      };
+      const run = instantiate(metered, BIG, { wasmos: { fuel, out_of_fuel: outOfFuel } });
+      assert.is(exported<(n: number) => number>(run.instance, 'countdown')(20), 20);
+      assert.is(
+        BIG - reserve - (fuel.value as bigint),
+        whole.consumed(),
+        `${fuelPassing}, slice ${slice}`,
+      );
+    }
+  }
+});
+
 test('a tail call the arguments cannot express falls back to passing through the global', () => {
   const host = { module: 'env', name: 'host' };
   const toImport = buildModule({
