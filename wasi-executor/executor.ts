@@ -9,7 +9,9 @@
  *
  * prepare: digest → in-memory LRU → disk cache (keyed by digest and tool
  * versions) → kind (preview1 core module or component) → instrument →
- * compile once → check imports. run: check the spec, queue the task for a
+ * compile once → check imports. The CPU-heavy synchronous part (jco's
+ * transpile, instrumenting) runs in the prepare worker (prepare-worker/), so
+ * the caller's event loop keeps running; compiling is asynchronous. run: check the spec, queue the task for a
  * worker isolate, which builds a fresh host and instance for it.
  */
 import { createHash } from 'node:crypto';
@@ -20,14 +22,8 @@ import { LruMap } from '../lib/lru.js';
 import { err, ok, type Result } from '../lib/result.js';
 import { DiskCache, cacheKey } from './disk-cache.js';
 import { applyEngineTiering, type EngineTiering } from './engine.js';
-import type { GuestArtifact, LimitPlan } from './guest.js';
-import {
-  LIMITS_IMPORT_MODULE,
-  UNMETERED_PLAN,
-  instrumentCore,
-  instrumenterVersion,
-  type InstrumentedCore,
-} from './instrumentation.js';
+import type { GuestArtifact } from './guest.js';
+import { LIMITS_IMPORT_MODULE, instrumenterVersion } from './instrumentation.js';
 import { resolveExecutorLimits, type ExecutorLimits } from './limits.js';
 import {
   checkPreview1Exports,
@@ -35,6 +31,8 @@ import {
   detectBinaryKind,
   type BinaryKind,
 } from './prepare.js';
+import { PrepareWorker, type PrepareJob } from './prepare-worker/client.js';
+import type { PreparedData } from './prepare-worker/messages.js';
 import { checkTaskSpec } from './spec.js';
 import { ExecutorError, type TaskResult, type TaskSpec } from './types.js';
 import { WorkerPool } from './worker/pool.js';
@@ -75,6 +73,8 @@ export interface PreparedModule {
   readonly phasesMs?: PreparePhases;
 }
 
+type PreparedModuleTimes = Pick<PreparePhases, 'transpileMs' | 'instrumentMs'>;
+
 /** The parts of one prepare, in ms; a part that did not run is 0. */
 export interface PreparePhases {
   /** Looking up and reading the disk cache entry. */
@@ -90,20 +90,6 @@ export interface RunOptions {
   readonly onStdout?: (bytes: Uint8Array) => void;
   readonly onStderr?: (bytes: Uint8Array) => void;
   readonly signal?: AbortSignal;
-}
-
-/** What is cached per digest: everything but compiled code is plain data. */
-interface PreparedData {
-  readonly kind: BinaryKind;
-  readonly world?: 'command' | 'handler';
-  readonly glueSource?: string;
-  readonly limits: Readonly<Record<string, LimitPlan>>;
-  readonly files: Readonly<Record<string, Uint8Array>>;
-}
-
-/** Time spent in a part of prepare that runs in pieces (one instrumenter call per core module). */
-interface WorkTimes {
-  instrumentMs: number;
 }
 
 const CORE_FILE = 'module.wasm';
@@ -128,6 +114,7 @@ export class Executor {
   private readonly inflight = new Map<string, Promise<Result<PreparedModule, ExecutorError>>>();
   private readonly diskCache: DiskCache | undefined;
   private readonly pool: WorkerPool;
+  private readonly preparer: PrepareWorker;
   private componentTools: string | undefined;
   private readonly tiering: EngineTiering;
 
@@ -143,6 +130,7 @@ export class Executor {
     this.diskCache =
       options.workDir === undefined ? undefined : new DiskCache(options.workDir, this.logger);
     this.pool = new WorkerPool(this.limits, this.logger);
+    this.preparer = new PrepareWorker(this.limits, this.logger);
   }
 
   async prepare(bytes: Uint8Array): Promise<Result<PreparedModule, ExecutorError>> {
@@ -190,7 +178,8 @@ export class Executor {
    * sample component (WARM_SAMPLE_COMPONENT unless given), bypassing the
    * caches: the first prepare in a process otherwise pays seconds for jco
    * loading and compiling its wasm-tools, and a new component's first task
-   * would (docs/BENCHMARKS.md). The instrumenter runs over the sample's core
+   * would (docs/BENCHMARKS.md). All of that happens in the prepare worker,
+   * not on the caller's thread. The instrumenter runs over the sample's core
    * modules `INSTRUMENTER_WARM_PASSES` times, so V8 has optimized it before
    * the first real module; then the sample runs once in every worker, which
    * loads the component host there (otherwise each worker's first component
@@ -202,12 +191,15 @@ export class Executor {
     const sample = new Uint8Array(
       options.sampleComponent ?? (await readFile(WARM_SAMPLE_COMPONENT)),
     );
-    const prepared = await this.prepareComponent(
-      sample,
-      { instrumentMs: 0 },
-      INSTRUMENTER_WARM_PASSES,
-    );
-    const artifact = prepared.ok ? await this.compile(prepared.value, sample) : prepared;
+    const prepared = await this.preparer.prepare({
+      kind: 'component',
+      bytes: sample,
+      instrument: this.instrument,
+      passes: INSTRUMENTER_WARM_PASSES,
+    });
+    const artifact = prepared.ok
+      ? await this.compile(prepared.value.data, sample)
+      : err(prepared.error.error);
     await pool;
     if (!artifact.ok) {
       this.logger.warn('warming the component tools failed', { error: artifact.error.message });
@@ -226,9 +218,9 @@ export class Executor {
     );
   }
 
-  /** Ends every task (queued ones as killed) and every worker. */
-  close(): Promise<void> {
-    return this.pool.close();
+  /** Ends every task (queued ones as killed), every worker and the prepare worker. */
+  async close(): Promise<void> {
+    await Promise.all([this.pool.close(), this.preparer.close()]);
   }
 
   get workerCount(): number {
@@ -247,19 +239,15 @@ export class Executor {
     let data = this.readCache(key);
     const cacheReadMs = performance.now() - cacheStartedMs;
     const source = data === undefined ? 'compiled' : 'disk_cache';
-    const work = { instrumentMs: 0 };
-    let transpileMs = 0;
+    let times = { transpileMs: 0, instrumentMs: 0 };
     if (data === undefined) {
-      const madeStartedMs = performance.now();
-      const made =
-        kind.value === 'core'
-          ? await this.prepareCore(bytes, work)
-          : await this.prepareComponent(bytes, work);
+      const made = await this.prepareInWorker({
+        kind: kind.value,
+        bytes,
+        instrument: this.instrument,
+      });
       if (!made.ok) return made;
-      // What is not instrumenting is jco's transpile and our checks of its output.
-      if (kind.value === 'component')
-        transpileMs = performance.now() - madeStartedMs - work.instrumentMs;
-      data = made.value;
+      ({ data, times } = made.value);
       this.writeCache(key, data);
     }
     const compileStartedMs = performance.now();
@@ -272,7 +260,7 @@ export class Executor {
       artifact: artifact.value,
       source,
       prepareMs: performance.now() - startedMs,
-      phasesMs: { cacheReadMs, transpileMs, instrumentMs: work.instrumentMs, compileMs },
+      phasesMs: { cacheReadMs, ...times, compileMs },
     });
   }
 
@@ -281,61 +269,26 @@ export class Executor {
     const instrument = this.instrument ? `instrument@${instrumenterVersion()}` : 'unmetered';
     if (kind === 'core') return `${engine}+${instrument}`;
     if (this.componentTools === undefined) {
-      const component = await import('./component/prepare.js');
+      // Not prepare.js: that would load jco on this thread.
+      const component = await import('./component/versions.js');
       this.componentTools = component.componentToolVersions;
     }
     return `${engine}+${instrument}+${this.componentTools}`;
   }
 
-  /** Instruments one core module, adding the time it took to `work`. */
-  private instrumentOne(bytes: Uint8Array, work: WorkTimes): Result<InstrumentedCore, string> {
-    if (!this.instrument) return ok({ bytes, limits: UNMETERED_PLAN });
-    const startedMs = performance.now();
-    const instrumented = instrumentCore(bytes, this.limits.moduleBytesMax);
-    work.instrumentMs += performance.now() - startedMs;
-    return instrumented;
-  }
-
-  private async prepareCore(
-    bytes: Uint8Array,
-    work: WorkTimes,
-  ): Promise<Result<PreparedData, ExecutorError>> {
-    const instrumented = this.instrumentOne(bytes, work);
-    if (!instrumented.ok) {
+  /** Transpiles and instruments in the prepare worker; the times are the worker's. */
+  private async prepareInWorker(
+    job: PrepareJob,
+  ): Promise<Result<{ data: PreparedData; times: PreparedModuleTimes }, ExecutorError>> {
+    const made = await this.preparer.prepare(job);
+    if (made.ok) return ok(made.value);
+    if (made.error.askEngine) {
       // The engine's own words say best what is wrong with an invalid module.
-      const engineMessage = await compileError(bytes);
-      return err(
-        new ExecutorError('invalid_wasm', `invalid module: ${engineMessage ?? instrumented.error}`),
-      );
+      const engineMessage = await compileError(job.bytes);
+      if (engineMessage !== undefined)
+        return err(new ExecutorError('invalid_wasm', `invalid module: ${engineMessage}`));
     }
-    return ok({
-      kind: 'core',
-      limits: { [CORE_FILE]: instrumented.value.limits },
-      files: { [CORE_FILE]: instrumented.value.bytes },
-    });
-  }
-
-  /** `passes` > 1 instruments each core module that many times (warm-up only: the last result is kept). */
-  private async prepareComponent(
-    bytes: Uint8Array,
-    work: WorkTimes,
-    passes = 1,
-  ): Promise<Result<PreparedData, ExecutorError>> {
-    const { prepareComponent } = await import('./component/prepare.js');
-    const prepared = await prepareComponent(bytes, {
-      instrument: (_name, core) => {
-        for (let pass = 1; pass < passes; pass++) this.instrumentOne(core, work);
-        return this.instrumentOne(core, work);
-      },
-    });
-    if (!prepared.ok) return prepared;
-    return ok({
-      kind: 'component',
-      world: prepared.value.world,
-      glueSource: prepared.value.glueSource,
-      limits: prepared.value.limits,
-      files: prepared.value.coreModules,
-    });
+    return err(made.error.error);
   }
 
   /** Compiles every core module once; the result is sent to workers as is. */

@@ -71,6 +71,13 @@ export interface ExecutorLimits {
    * never calling the host still reports its fuel to within one slice.
    */
   readonly fuelSliceUnits: number;
+  /**
+   * V8 heap of the prepare worker (prepare-worker/client.ts), where jco and
+   * the instrumenter run; past it that prepare ends in prepare_failed.
+   */
+  readonly prepareHeapMb: number;
+  /** Wall clock of one prepare in the prepare worker; past it the worker is terminated. */
+  readonly prepareTimeoutMs: number;
 }
 
 export const defaultExecutorLimits: ExecutorLimits = {
@@ -84,6 +91,9 @@ export const defaultExecutorLimits: ExecutorLimits = {
   argsEnvBytesMax: 1 * MiB,
   // 1–10 ms of a tight loop here: progress is fresh, and a host call per slice costs nothing.
   fuelSliceUnits: 100_000_000,
+  // A cold jco load and a 64 MiB component's transpile stay far below both on a loaded machine.
+  prepareHeapMb: 512,
+  prepareTimeoutMs: 120_000,
 };
 
 assert(defaultTaskLimits.memoryBytesMax % WASM_PAGE_BYTES === 0, 'memory cap is whole pages');

@@ -78,7 +78,9 @@ export type ExecutorErrorCode =
   | 'unsupported_world'
   | 'queue_full'
   | 'closed'
-  | 'invalid_spec';
+  | 'invalid_spec'
+  /** The prepare worker died or overran prepareTimeoutMs while preparing this binary. */
+  | 'prepare_failed';
 
 /** An operating error of the executor (never a task's own failure, which is a TaskResult). */
 export class ExecutorError extends WasmosError {

@@ -7,13 +7,12 @@
  * Anything we cannot run is refused here, before any task: not a component,
  * a malformed one, a world we do not host, an import we do not provide.
  */
-import { readFileSync } from 'node:fs';
 import { transpile } from '@bytecodealliance/jco';
 import { err, ok, type Result } from '../../lib/result.js';
 import type { LimitPlan } from '../guest.js';
 import { ExecutorError } from '../types.js';
 import { binaryKind } from './binary.js';
-import { gluePatchVersion, glueImports, patchGlue } from './glue.js';
+import { glueImports, patchGlue } from './glue.js';
 import { hostedInterfaces } from './host/index.js';
 import { interfaceName, worldOf, type ComponentWorld } from './world.js';
 
@@ -125,16 +124,7 @@ export function missingImports(wanted: ReadonlyMap<string, readonly string[]>): 
   return missing;
 }
 
-/** Part of the cache key of a prepared component: what produced it. */
-export const componentToolVersions = `jco@${jcoVersion()}+glue${gluePatchVersion}`;
-
-function jcoVersion(): string {
-  const entry = import.meta.resolve('@bytecodealliance/jco');
-  const manifest = JSON.parse(readFileSync(new URL('../package.json', entry), 'utf8')) as {
-    version?: unknown;
-  };
-  return String(manifest.version);
-}
+export { componentToolVersions } from './versions.js';
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
