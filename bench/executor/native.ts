@@ -3,15 +3,15 @@
  * components/kernels/ compiled natively with `clang -O2`, against the same C
  * as wasm run by the Executor (worker isolate, fuel metering on, the
  * executor's tiering). The wasm is the committed build (`clang
- * --target=wasm32-wasi -O2`, components/kernels/build.sh); with `--simd` the
- * same sources are also built with `-msimd128` here, since clang -O2
- * vectorizes natively (SSE2) but emits no wasm SIMD unless told.
+ * --target=wasm32-wasi -O2 -msimd128`, components/kernels/build.sh: clang -O2
+ * vectorizes natively with SSE2, so the wasm gets wasm SIMD); with `--scalar`
+ * the same sources are also built here without `-msimd128`, for comparison.
  *
  * Times are CPU time, best of the repetitions after one warm-up: the child's
  * for native, this process's (all threads: the worker runs the task) for wasm.
  * Each wasm run's stdout must equal the native run's.
  *
- *   npx tsc -p . && node dist/bench/executor/native.js [--repeats 5] [--kernels sieve,fib,matmul,hash] [--simd]
+ *   npx tsc -p . && node dist/bench/executor/native.js [--repeats 5] [--kernels sieve,fib,matmul,hash] [--scalar]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,7 +25,7 @@ const { values: flags } = parseArgs({
   options: {
     repeats: { type: 'string', default: '5' },
     kernels: { type: 'string', default: 'sieve,fib,matmul,hash' },
-    simd: { type: 'boolean', default: false },
+    scalar: { type: 'boolean', default: false },
   },
 });
 const repeats = Number(flags.repeats);
@@ -74,7 +74,7 @@ interface Row {
   readonly name: string;
   readonly nativeMs: number;
   readonly wasmMs: number;
-  readonly simdMs: number | undefined;
+  readonly scalarMs: number | undefined;
   readonly fuel: number;
 }
 
@@ -83,20 +83,13 @@ for (const name of names) {
   const native = join(work, name);
   clang(['-O2', '-o', native, join(sourceDir, `${name}.c`)]);
   const plain = await prepare(join(builtDir, `${name}.wasm`));
-  let simd: PreparedModule | undefined;
-  if (flags.simd) {
-    const simdFile = join(work, `${name}.simd.wasm`);
-    clang([
-      '--target=wasm32-wasi',
-      '-O2',
-      '-msimd128',
-      '-o',
-      simdFile,
-      join(sourceDir, `${name}.c`),
-    ]);
-    simd = await prepare(simdFile);
+  let scalar: PreparedModule | undefined;
+  if (flags.scalar) {
+    const scalarFile = join(work, `${name}.scalar.wasm`);
+    clang(['--target=wasm32-wasi', '-O2', '-o', scalarFile, join(sourceDir, `${name}.c`)]);
+    scalar = await prepare(scalarFile);
   }
-  const best = { native: Infinity, wasm: Infinity, simd: Infinity };
+  const best = { native: Infinity, wasm: Infinity, scalar: Infinity };
   let fuel = 0;
   // Interleaved, first round a warm-up: the load on a shared machine changes by the second.
   for (let round = 0; round <= repeats; round++) {
@@ -104,22 +97,24 @@ for (const name of names) {
     const [wasmMs, output, consumed] = await runWasm(plain);
     if (output !== expected) throw new Error(`${name}: wasm printed ${output}, native ${expected}`);
     fuel = consumed;
-    let simdMs = Infinity;
-    if (simd !== undefined) {
-      const [ms, simdOutput] = await runWasm(simd);
-      if (simdOutput !== expected) throw new Error(`${name}: the simd build printed ${simdOutput}`);
-      simdMs = ms;
+    let scalarMs = Infinity;
+    if (scalar !== undefined) {
+      const [ms, scalarOutput] = await runWasm(scalar);
+      if (scalarOutput !== expected) {
+        throw new Error(`${name}: the scalar build printed ${scalarOutput}`);
+      }
+      scalarMs = ms;
     }
     if (round === 0) continue;
     best.native = Math.min(best.native, nativeMs);
     best.wasm = Math.min(best.wasm, wasmMs);
-    best.simd = Math.min(best.simd, simdMs);
+    best.scalar = Math.min(best.scalar, scalarMs);
   }
   rows.push({
     name,
     nativeMs: best.native,
     wasmMs: best.wasm,
-    simdMs: simd === undefined ? undefined : best.simd,
+    scalarMs: scalar === undefined ? undefined : best.scalar,
     fuel,
   });
 }
@@ -130,11 +125,11 @@ const load = loadavg()
   .map((value) => value.toFixed(1))
   .join(' ');
 console.log(
-  `native: clang -O2; wasm: the executor, fuel on, tiering optimized; CPU time, best of ${repeats} after a warm-up; node ${process.version}; load average ${load}`,
+  `native: clang -O2; wasm: clang -O2 -msimd128, the executor, fuel on, tiering optimized; CPU time, best of ${repeats} after a warm-up; node ${process.version}; load average ${load}`,
 );
 console.log(
   'kernel   native ms  wasm ms  wasm/native' +
-    (flags.simd ? '  simd ms  simd/native' : '') +
+    (flags.scalar ? '  scalar ms  scalar/native' : '') +
     '  fuel (units)',
 );
 for (const row of rows) {
@@ -143,17 +138,18 @@ for (const row of rows) {
       row.nativeMs.toFixed(0).padStart(10) +
       row.wasmMs.toFixed(0).padStart(9) +
       (row.wasmMs / row.nativeMs).toFixed(3).padStart(13) +
-      (row.simdMs === undefined
+      (row.scalarMs === undefined
         ? ''
-        : row.simdMs.toFixed(0).padStart(9) + (row.simdMs / row.nativeMs).toFixed(3).padStart(13)) +
+        : row.scalarMs.toFixed(0).padStart(11) +
+          (row.scalarMs / row.nativeMs).toFixed(3).padStart(15)) +
       String(row.fuel).padStart(14),
   );
 }
 console.log(
   `geometric mean wasm/native: ${geomean(rows.map((row) => row.wasmMs / row.nativeMs)).toFixed(3)}`,
 );
-if (flags.simd) {
+if (flags.scalar) {
   console.log(
-    `geometric mean simd/native: ${geomean(rows.map((row) => row.simdMs! / row.nativeMs)).toFixed(3)}`,
+    `geometric mean scalar/native: ${geomean(rows.map((row) => row.scalarMs! / row.nativeMs)).toFixed(3)}`,
   );
 }

@@ -4,14 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+// The textbook sieve: cross off multiples of each prime up to sqrt(limit), then count.
+// (An earlier version counted in the same loop that ran i up to limit; clang 14
+// vectorizes its strided inner loop for wasm SIMD and strength-reduces the 16 lanes'
+// addresses into that outer loop, which then carries ~36 induction variables through
+// 10^7 iterations: V8 spills them, and the -msimd128 build ran 4.5x slower.)
 __attribute__((noinline)) static unsigned count_primes(unsigned char *composite, unsigned limit) {
   memset(composite, 0, limit + 1);
-  unsigned count = 0;
-  for (unsigned i = 2; i <= limit; i++) {
+  for (unsigned i = 2; (unsigned long long)i * i <= limit; i++) {
     if (composite[i]) continue;
-    count++;
     for (unsigned long long j = (unsigned long long)i * i; j <= limit; j += i) composite[j] = 1;
   }
+  unsigned count = 0;
+  for (unsigned i = 2; i <= limit; i++) count += !composite[i];
   return count;
 }
 
