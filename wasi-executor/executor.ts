@@ -173,8 +173,8 @@ export class Executor {
   }
 
   /**
-   * Starts the worker pool ahead of the first task (otherwise workers start
-   * on demand). With `componentTools`, also runs the component pipeline on a
+   * Starts the worker pool and the prepare worker ahead of the first task
+   * (otherwise they start on demand). With `componentTools`, also runs the component pipeline on a
    * sample component (WARM_SAMPLE_COMPONENT unless given), bypassing the
    * caches: the first prepare in a process otherwise pays seconds for jco
    * loading and compiling its wasm-tools, and a new component's first task
@@ -187,6 +187,7 @@ export class Executor {
    */
   async warm(options: WarmOptions = {}): Promise<void> {
     const pool = this.pool.warm();
+    this.preparer.start();
     if (options.componentTools !== true) return pool;
     const sample = new Uint8Array(
       options.sampleComponent ?? (await readFile(WARM_SAMPLE_COMPONENT)),

@@ -83,6 +83,12 @@ export class PrepareWorker {
     return this.worker === undefined ? 0 : 1;
   }
 
+  /** Starts the worker ahead of the first prepare (it loads the instrumenter, not jco). */
+  start(): void {
+    if (this.closed || this.worker !== undefined) return;
+    this.spawn().unref();
+  }
+
   prepare(job: PrepareJob): Promise<Result<PrepareOutcome, PrepareRefusal>> {
     if (this.closed) {
       return Promise.resolve(
