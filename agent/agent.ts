@@ -43,7 +43,8 @@ import { capacityResources, defaultCapacity } from './options.js';
 import { measureDiskUsage } from './sandbox/disk-usage.js';
 import { readLog } from './sandbox/rotating-log.js';
 import { Sandboxes } from './sandbox/sandboxes.js';
-import { StatusUpdateManager, newStatusUuid } from './status/manager.js';
+import { takenUpdates } from './status/batch-answer.js';
+import { StatusUpdateManager, newStatusUuid, type UpdateTransport } from './status/manager.js';
 
 export interface AgentOptions {
   readonly masterUrl: string;
@@ -182,6 +183,11 @@ export class Agent implements RunningAgent {
       clock,
       retry: { baseMs: limits.updateRetryBaseMs, maxMs: limits.updateRetryMaxMs },
       updatesPerTaskMax: limits.updatesPerTaskMax,
+      batching: {
+        windowMs: limits.updateBatchWindowMs,
+        updatesMax: limits.updateBatchUpdatesMax,
+        bytesMax: limits.updateBatchBytesMax,
+      },
       logger: logger.child('status'),
     });
     const cache = await ComponentCache.open({
@@ -475,16 +481,49 @@ export class Agent implements RunningAgent {
       this.currentAgentId = agentId;
     }
     this.logger.info('registered with the master', { agentId, master: channel.master });
-    this.updates.connected({
-      send: async (update) => {
+    this.updates.connected(this.updateTransport(channel, streamId, agentId));
+    this.startHeartbeats(channel, streamId, agentId, intervalMs);
+  }
+
+  /**
+   * Status updates go as one STATUS_UPDATES call; a master that does not know it (400 SCHEMA: an
+   * older version) gets them one STATUS_UPDATE call each for the rest of this stream.
+   */
+  private updateTransport(
+    channel: AgentChannel,
+    streamId: string,
+    agentId: string,
+  ): UpdateTransport {
+    let batched = true;
+    const single = async (update: StatusUpdate): Promise<boolean> => {
+      const result = await channel.send(
+        { type: 'STATUS_UPDATE', status_update: { update: this.wireUpdate(update, agentId) } },
+        streamId,
+      );
+      return result.ok;
+    };
+    return {
+      send: async (updates) => {
+        if (!batched) return Promise.all(updates.map(single));
         const result = await channel.send(
-          { type: 'STATUS_UPDATE', status_update: { update: this.wireUpdate(update, agentId) } },
+          {
+            type: 'STATUS_UPDATES',
+            status_updates: {
+              agent_id: { value: agentId },
+              updates: updates.map((update) => this.wireUpdate(update, agentId)),
+            },
+          },
           streamId,
         );
-        return result.ok;
+        if (result.ok) return takenUpdates(updates.length, result.value);
+        if (result.error.status === 400 && result.error.message.includes('"SCHEMA"')) {
+          this.logger.info('the master does not take STATUS_UPDATES; sending updates one by one');
+          batched = false;
+          return Promise.all(updates.map(single));
+        }
+        return updates.map(() => false);
       },
-    });
-    this.startHeartbeats(channel, streamId, agentId, intervalMs);
+    };
   }
 
   private startHeartbeats(
@@ -529,6 +568,14 @@ export class Agent implements RunningAgent {
         await this.updates.acknowledge(framework_id.value, task_id.value, uuid);
         return;
       }
+      case 'ACKNOWLEDGE_UPDATES':
+        // In order; acknowledgements of one task run one after another in the manager anyway.
+        await Promise.all(
+          event.acknowledge_updates.acknowledgements.map(({ framework_id, task_id, uuid }) =>
+            this.updates.acknowledge(framework_id.value, task_id.value, uuid),
+          ),
+        );
+        return;
       case 'SHUTDOWN_FRAMEWORK':
         for (const task of this.table.byFramework(event.shutdown_framework.framework_id.value)) {
           this.kill(task.frameworkId, task.taskId, this.limits.killGracePeriodMs);

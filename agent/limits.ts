@@ -1,6 +1,8 @@
 import { assert } from '../lib/assert.js';
+import { agentBatchLimits } from '../protocol/messages/agent.js';
 
-const MiB = 1024 * 1024;
+const KiB = 1024;
+const MiB = 1024 * KiB;
 
 /**
  * Every bound of the agent, in one place, with its default. Documented in docs/AGENT.md.
@@ -46,6 +48,19 @@ export const agentLimits = {
    * this many bytes (and four times what the last rewrite wrote); about 1 KiB per task each.
    */
   journalCompactBytesMin: 4 * MiB,
+  /**
+   * Status updates due within this window go to the master in one STATUS_UPDATES call (one
+   * signature, one HTTP request); 0 batches only what is due in the same turn of the event loop.
+   * Adds at most this much to each update's delivery.
+   */
+  updateBatchWindowMs: 2,
+  /** Updates in one call (at most the protocol's agentBatchLimits.statusUpdatesPerCallMax). */
+  updateBatchUpdatesMax: 128,
+  /**
+   * Estimated bytes of the updates in one call (well inside the protocol's 1 MiB envelope):
+   * an update with a large `message` or `data` closes the batch early.
+   */
+  updateBatchBytesMax: 256 * KiB,
   /** Unacknowledged updates kept per task (a task that floods updates is refused more). */
   updatesPerTaskMax: 64,
   /** Tasks (active or awaiting acknowledgement of their last update) on one agent. */
@@ -98,6 +113,12 @@ export function checkAgentLimits(limits: AgentLimits): void {
     limits.componentBytesMax <= limits.cacheBytesMax,
     'the cache must hold the largest component',
   );
+  assert(
+    limits.updateBatchUpdatesMax >= 1 &&
+      limits.updateBatchUpdatesMax <= agentBatchLimits.statusUpdatesPerCallMax,
+    `a status update call carries 1 to ${agentBatchLimits.statusUpdatesPerCallMax} updates`,
+  );
+  assert(limits.updateBatchBytesMax > 0, 'a status update call needs a positive size');
   assert(limits.updatesPerTaskMax >= 2, 'a task needs room for a running and a terminal update');
   assert(limits.journalCompactBytesMin > 0, 'a journal is compacted past a positive size');
   assert(limits.tasksMax > 0, 'an agent must accept at least one task');

@@ -146,8 +146,11 @@ export class AgentChannel {
     });
   }
 
-  /** Sends HEARTBEAT, STATUS_UPDATE or LOGS on an open stream; ok when the master accepted it (202). */
-  async send(call: AgentCall, streamId: string): Promise<Result<void, ChannelError>> {
+  /**
+   * Sends HEARTBEAT, STATUS_UPDATE(S) or LOGS on an open stream; ok when the master accepted it
+   * (202), with the answer's body (empty but for STATUS_UPDATES with refused updates).
+   */
+  async send(call: AgentCall, streamId: string): Promise<Result<string, ChannelError>> {
     if (this.calls) return this.sendKeptAlive(this.calls, call, streamId);
     const response = await this.post(
       this.masterBase,
@@ -157,8 +160,7 @@ export class AgentChannel {
       false,
     );
     if (!response.ok) return response;
-    await response.value.response.body?.cancel();
-    return ok(undefined);
+    return ok(await response.value.response.text());
   }
 
   /**
@@ -258,7 +260,7 @@ export class AgentChannel {
     calls: KeptAliveClient,
     call: AgentCall,
     streamId: string,
-  ): Promise<Result<void, ChannelError>> {
+  ): Promise<Result<string, ChannelError>> {
     const envelope = this.options.signer.seal('agent.call', call);
     const headers = {
       'content-type': 'application/cbor',
@@ -278,7 +280,7 @@ export class AgentChannel {
       } catch (error) {
         return err({ code: 'UNREACHABLE', message: `${base}: ${describe(error)}` });
       }
-      if (answer.status === 202) return ok(undefined);
+      if (answer.status === 202) return ok(answer.body);
       if (answer.status === 307 || answer.status === 308) {
         const next = answer.location ? leaderBaseFrom(answer.location, AGENT_PATH) : undefined;
         if (!next)

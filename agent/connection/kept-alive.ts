@@ -3,8 +3,11 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /** Connections kept open to the master for calls (each carries one call at a time). */
 export const CALL_SOCKETS_MAX = 8;
-/** Bytes of an answer's body read (the master answers calls with 202 and no body, or an error). */
-export const ANSWER_BYTES_MAX = 4096;
+/**
+ * Bytes of an answer's body read: the master answers calls with 202 and no body, an error, or
+ * (STATUS_UPDATES) the list of refused updates, at most 128 short entries.
+ */
+export const ANSWER_BYTES_MAX = 64 * 1024;
 
 /** An answer whose body is left to read: the event stream. */
 export interface OpenAnswer {

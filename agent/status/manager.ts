@@ -24,9 +24,68 @@ import {
   type RecoveredStream,
 } from './update-log.js';
 
-/** Delivers one update to the master; rejects (or resolves false) when it did not get there. */
+/**
+ * Delivers updates to the master in one call (no two of one task: only a task's front update is
+ * ever sent). Resolves with, for each update, whether the master took it; rejects when the call
+ * did not get there. An update not taken is resent when its retry is due.
+ */
 export interface UpdateTransport {
-  send(update: StatusUpdate): Promise<boolean>;
+  send(updates: readonly StatusUpdate[]): Promise<readonly boolean[]>;
+}
+
+/** How due updates are grouped into calls (agentLimits.updateBatch*). */
+export interface UpdateBatching {
+  /** Updates due within this window share a call; 0: those due in the same turn. */
+  readonly windowMs: number;
+  readonly updatesMax: number;
+  /** Estimated bytes (updateBytesEstimate) of one call's updates. */
+  readonly bytesMax: number;
+}
+
+/** Same turn only, and small calls: for tests that drive the manager with a manual clock. */
+export const SAME_TURN_BATCHING: UpdateBatching = {
+  windowMs: 0,
+  updatesMax: 128,
+  bytesMax: 256 * 1024,
+};
+
+/**
+ * An upper estimate of an update's bytes on the wire, without encoding it: the fixed fields,
+ * plus the variable ones that can be large (message, data, labels).
+ */
+export function updateBytesEstimate(update: StatusUpdate): number {
+  const { message, data, labels } = update.status;
+  return (
+    1024 +
+    (message?.length ?? 0) * 4 +
+    (data?.length ?? 0) +
+    (labels ? JSON.stringify(labels).length * 4 : 0)
+  );
+}
+
+/** Splits `updates` into calls of at most `updatesMax` updates and about `bytesMax` bytes. */
+export function batchesOf(
+  updates: readonly StatusUpdate[],
+  batching: UpdateBatching,
+): StatusUpdate[][] {
+  const batches: StatusUpdate[][] = [];
+  let current: StatusUpdate[] = [];
+  let bytes = 0;
+  for (const update of updates) {
+    const size = updateBytesEstimate(update);
+    if (
+      current.length > 0 &&
+      (current.length >= batching.updatesMax || bytes + size > batching.bytesMax)
+    ) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(update);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 export interface StatusUpdateManagerOptions {
@@ -43,6 +102,8 @@ export interface StatusUpdateManagerOptions {
   readonly clock: Clock;
   readonly retry: RetryPolicy;
   readonly updatesPerTaskMax: number;
+  /** Grouping of due updates into calls (default SAME_TURN_BATCHING). */
+  readonly batching?: UpdateBatching;
   readonly logger: Logger;
 }
 
@@ -68,6 +129,8 @@ export class StatusUpdateManager {
   private transport: UpdateTransport | undefined;
   private timer: Cancel | undefined;
   private timerDueMs = Number.POSITIVE_INFINITY;
+  /** Set while a send of what is due is scheduled (the batch window is open). */
+  private batchPending: Promise<void> | undefined;
   private closed = false;
   /** Disk writes per task run one after another, so the journal's order is the queue's order. */
   private readonly writes = new Map<string, Promise<void>>();
@@ -184,8 +247,12 @@ export class StatusUpdateManager {
 
   /** Resolves when every send started so far has settled (for tests and shutdown). */
   async settled(): Promise<void> {
-    while (this.inFlight.size > 0 || this.writes.size > 0) {
-      await Promise.allSettled([...this.inFlight, ...this.writes.values()]);
+    while (this.inFlight.size > 0 || this.writes.size > 0 || this.batchPending) {
+      await Promise.allSettled([
+        ...this.inFlight,
+        ...this.writes.values(),
+        ...(this.batchPending ? [this.batchPending] : []),
+      ]);
     }
   }
 
@@ -226,30 +293,53 @@ export class StatusUpdateManager {
     return result;
   }
 
-  /** Sends every due front update, then sleeps until the next one is due. */
+  /**
+   * Something became due (an update queued, an acknowledgement let the next one go): opens the
+   * batch window, at whose end everything due goes out together.
+   */
   private pump(): void {
+    if (this.closed || !this.transport || this.batchPending) return;
+    const { windowMs } = this.options.batching ?? SAME_TURN_BATCHING;
+    this.batchPending = new Promise((resolve) => {
+      const fire = (): void => {
+        this.batchPending = undefined;
+        this.sendDue();
+        resolve();
+      };
+      if (windowMs > 0) this.options.clock.after(windowMs, fire);
+      else setImmediate(fire);
+    });
+  }
+
+  /** Sends every due front update, in calls of bounded size, then sleeps until the next is due. */
+  private sendDue(): void {
     if (this.closed) return;
     const transport = this.transport;
     const nowMs = this.options.clock.nowMs();
     if (transport) {
-      for (const update of this.queues.due(nowMs)) {
-        this.queues.sent(update, nowMs);
-        this.track(this.deliver(transport, update));
-      }
+      const due = this.queues.due(nowMs);
+      for (const update of due) this.queues.sent(update, nowMs);
+      for (const batch of batchesOf(due, this.options.batching ?? SAME_TURN_BATCHING))
+        this.track(this.deliver(transport, batch));
     }
     this.schedule();
   }
 
-  private async deliver(transport: UpdateTransport, update: StatusUpdate): Promise<void> {
+  private async deliver(
+    transport: UpdateTransport,
+    updates: readonly StatusUpdate[],
+  ): Promise<void> {
     try {
-      const delivered = await transport.send(update);
-      if (!delivered)
-        this.options.logger.debug('status update not delivered; will retry', {
-          task: update.taskId,
-        });
+      const taken = await transport.send(updates);
+      for (const [index, update] of updates.entries()) {
+        if (taken[index] !== true)
+          this.options.logger.debug('status update not delivered; will retry', {
+            task: update.taskId,
+          });
+      }
     } catch (error) {
-      this.options.logger.debug('status update send failed; will retry', {
-        task: update.taskId,
+      this.options.logger.debug('status updates send failed; will retry', {
+        updates: updates.length,
         error: error instanceof Error ? error.message : String(error),
       });
     }
@@ -270,7 +360,7 @@ export class StatusUpdateManager {
     this.timer = this.options.clock.after(Math.max(0, dueMs - nowMs), () => {
       this.timer = undefined;
       this.timerDueMs = Number.POSITIVE_INFINITY;
-      this.pump();
+      this.sendDue();
     });
   }
 }

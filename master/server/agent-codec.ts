@@ -233,6 +233,8 @@ export function callAgentId(call: AgentCall): string | undefined {
       return call.heartbeat.agent_id.value;
     case 'STATUS_UPDATE':
       return call.status_update.update.agent_id.value;
+    case 'STATUS_UPDATES':
+      return call.status_updates.agent_id.value;
     case 'UPDATE_AGENT':
       return call.update_agent.agent_id.value;
     case 'UNREGISTER':

@@ -1,6 +1,6 @@
 import type { Cancel } from '../../lib/clock.js';
 import { err, ok, type Result } from '../../lib/result.js';
-import type { AgentEvent } from '../../protocol/index.js';
+import { agentBatchLimits, type Acknowledgement, type AgentEvent } from '../../protocol/index.js';
 import type { AgentMessage } from '../core/messages.js';
 import { EventStream } from '../http/event-stream.js';
 import { agentEventOf } from './agent-codec.js';
@@ -24,6 +24,10 @@ import type { Sink } from './streams.js';
 export class AgentConnection implements Sink<AgentMessage> {
   readonly stream: EventStream;
   private cancelHeartbeat: Cancel | undefined;
+  /** Set once the agent sent STATUS_UPDATES here: it reads ACKNOWLEDGE_UPDATES too. */
+  private batchedAcknowledgements = false;
+  /** Acknowledgements of this turn, sent as one ACKNOWLEDGE_UPDATES before anything else. */
+  private acknowledgements: Acknowledgement[] = [];
 
   constructor(
     private readonly hub: AgentHub,
@@ -39,8 +43,29 @@ export class AgentConnection implements Sink<AgentMessage> {
     return this.stream.id;
   }
 
-  /** A core message: mapped to the wire event and sealed. */
+  takesBatchedAcknowledgements(): void {
+    this.batchedAcknowledgements = true;
+  }
+
+  /**
+   * A core message: mapped to the wire event and sealed. Acknowledgements to an agent that reads
+   * ACKNOWLEDGE_UPDATES are held until the end of this turn (or until
+   * `acknowledgementsPerEventMax` are held, or another event is sent: order is kept) and go out
+   * as one signed record.
+   */
   send(message: AgentMessage): void {
+    if (message.type === 'acknowledgeUpdate' && this.batchedAcknowledgements) {
+      if (!this.stream.isOpen) return;
+      if (this.acknowledgements.length === 0) queueMicrotask(() => this.flushAcknowledgements());
+      this.acknowledgements.push({
+        framework_id: { value: message.frameworkId },
+        task_id: { value: message.taskId },
+        uuid: message.uuid,
+      });
+      if (this.acknowledgements.length >= agentBatchLimits.acknowledgementsPerEventMax)
+        this.flushAcknowledgements();
+      return;
+    }
     const event = agentEventOf(this.agentId, message);
     if (!event) return;
     if (!event.ok) {
@@ -55,6 +80,22 @@ export class AgentConnection implements Sink<AgentMessage> {
 
   /** Signs and queues an event; false when the stream is closed (or was just cut for overflow). */
   sendEvent(event: AgentEvent): boolean {
+    this.flushAcknowledgements();
+    return this.seal(event);
+  }
+
+  private flushAcknowledgements(): void {
+    if (this.acknowledgements.length === 0) return;
+    const acknowledgements = this.acknowledgements;
+    this.acknowledgements = [];
+    this.seal(
+      acknowledgements.length === 1
+        ? { type: 'ACKNOWLEDGE_UPDATE', acknowledge_update: acknowledgements[0]! }
+        : { type: 'ACKNOWLEDGE_UPDATES', acknowledge_updates: { acknowledgements } },
+    );
+  }
+
+  private seal(event: AgentEvent): boolean {
     if (!this.stream.isOpen) return false;
     let sealed: Uint8Array;
     try {
@@ -72,6 +113,7 @@ export class AgentConnection implements Sink<AgentMessage> {
   }
 
   close(): void {
+    this.flushAcknowledgements();
     this.stream.close();
   }
 

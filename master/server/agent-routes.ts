@@ -4,6 +4,7 @@ import {
   protocolLimits,
   type AgentCall,
   type ProtocolErrorCode,
+  type StatusUpdate,
 } from '../../protocol/index.js';
 import type { CoreError } from '../core/errors.js';
 import type { AgentInput } from '../core/messages.js';
@@ -18,6 +19,9 @@ export const AGENT_CHANNEL_PATH = '/api/v1/agent';
 export const STREAM_ID_HEADER = 'Mesos-Stream-Id';
 
 type Status = 400 | 403 | 413 | 415 | 503;
+
+/** A refused update's message in a STATUS_UPDATES answer is cut to this (the answer stays small). */
+export const REFUSED_UPDATE_MESSAGE_CHARS_MAX = 200;
 
 /** How each refusal of a signed envelope answers over HTTP. */
 const PROTOCOL_STATUS: Readonly<Record<ProtocolErrorCode, Status>> = {
@@ -209,6 +213,8 @@ export function agentRoutes(ctx: MasterContext): Hono {
           update: statusUpdateFromWire(call.status_update.update, ctx.clock.nowMs()),
         };
         break;
+      case 'STATUS_UPDATES':
+        return statusUpdates(context, call.status_updates.updates, connection, keyId);
       case 'UNREGISTER':
         input = { kind: 'unregisterAgent', keyId, agentId: connection.agentId };
         break;
@@ -232,6 +238,53 @@ export function agentRoutes(ctx: MasterContext): Hono {
     const reply = await ctx.driver.submit(input);
     if (!reply.ok) return refuse(context, submitRefusal(reply.error));
     return context.body(null, 202);
+  }
+
+  /**
+   * STATUS_UPDATES: the whole call is checked first (every update names the caller's agent;
+   * else 400 and nothing is stepped), then each update is stepped in order, as if each were its
+   * own STATUS_UPDATE. An update the core refuses changes nothing and does not hold back its
+   * neighbours: the answer is 202 with `{ refused: [{ index, code, message }] }` listing it (an
+   * empty body when none was refused). A registry write that fails refuses the whole call (503):
+   * the agent resends every update of it, with the same uuids.
+   */
+  async function statusUpdates(
+    context: Context,
+    updates: readonly StatusUpdate[],
+    connection: AgentConnection,
+    keyId: string,
+  ): Promise<Response> {
+    const stray = updates.findIndex((update) => update.agent_id.value !== connection.agentId);
+    if (stray >= 0) {
+      return refuse(context, {
+        status: 400,
+        code: 'INVALID',
+        message: `update ${stray} names agent ${updates[stray]!.agent_id.value}, not the caller's agent ${connection.agentId}: nothing was taken`,
+      });
+    }
+    // The agent speaks the batched forms: its acknowledgements may go out as ACKNOWLEDGE_UPDATES.
+    connection.takesBatchedAcknowledgements();
+    const nowMs = ctx.clock.nowMs();
+    // Stepped now, in order (submit steps synchronously); all resolve with one registry write.
+    const replies = await Promise.all(
+      updates.map((update) =>
+        ctx.driver.submit({
+          kind: 'statusUpdate',
+          keyId,
+          agentId: connection.agentId,
+          update: statusUpdateFromWire(update, nowMs),
+        }),
+      ),
+    );
+    const refused: Array<{ index: number; code: string; message: string }> = [];
+    for (const [index, reply] of replies.entries()) {
+      if (reply.ok) continue;
+      if (reply.error.kind !== 'core') return refuse(context, submitRefusal(reply.error));
+      const { code, message } = submitRefusal(reply.error);
+      refused.push({ index, code, message: message.slice(0, REFUSED_UPDATE_MESSAGE_CHARS_MAX) });
+    }
+    if (refused.length === 0) return context.body(null, 202);
+    return context.json({ refused }, 202);
   }
 
   return app;

@@ -20,6 +20,22 @@ export type StatusUpdate = z.infer<typeof StatusUpdate>;
 
 const agent = { agent_id: Id };
 
+/**
+ * Bounds of the batched forms of the channel (docs/AGENT-CHANNEL.md, "Batching"). A batch is
+ * still one signed envelope, so it is also bounded in bytes by the envelope limit
+ * (`protocolLimits.envelopeBytesMax`) and the master's `callBytesMax`.
+ */
+export const agentBatchLimits = {
+  /** Status updates in one STATUS_UPDATES call. */
+  statusUpdatesPerCallMax: 128,
+  /** Acknowledgements in one ACKNOWLEDGE_UPDATES event. */
+  acknowledgementsPerEventMax: 256,
+} as const;
+
+/** One acknowledgement: the framework acknowledged this update (uuid) of this task. */
+export const Acknowledgement = z.strictObject({ framework_id: Id, task_id: Id, uuid: StatusUuid });
+export type Acknowledgement = z.infer<typeof Acknowledgement>;
+
 /** Which of a task's output streams a log request or chunk is about. */
 export const LogStream = z.enum(['stdout', 'stderr']);
 export type LogStream = z.infer<typeof LogStream>;
@@ -66,6 +82,18 @@ export const AgentCall = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('STATUS_UPDATE'),
     status_update: z.strictObject({ update: StatusUpdate }),
+  }),
+  /**
+   * Several status updates (of different tasks, or of one task in order) in one signed call; the
+   * master steps them in order and answers which it refused (docs/AGENT-CHANNEL.md). Every
+   * update names the call's agent.
+   */
+  z.strictObject({
+    type: z.literal('STATUS_UPDATES'),
+    status_updates: z.strictObject({
+      ...agent,
+      updates: list(StatusUpdate, agentBatchLimits.statusUpdatesPerCallMax).min(1),
+    }),
   }),
   /** The agent's resources or runtimes changed (e.g. a runtime became unavailable). */
   z.strictObject({
@@ -124,7 +152,18 @@ export const AgentEvent = z.discriminatedUnion('type', [
   }),
   z.strictObject({
     type: z.literal('ACKNOWLEDGE_UPDATE'),
-    acknowledge_update: z.strictObject({ framework_id: Id, task_id: Id, uuid: StatusUuid }),
+    acknowledge_update: Acknowledgement,
+  }),
+  /**
+   * Several acknowledgements in one signed record, in the order the framework sent them. Sent
+   * only to an agent that has sent STATUS_UPDATES on the stream (so an older agent never gets
+   * an event it cannot read).
+   */
+  z.strictObject({
+    type: z.literal('ACKNOWLEDGE_UPDATES'),
+    acknowledge_updates: z.strictObject({
+      acknowledgements: list(Acknowledgement, agentBatchLimits.acknowledgementsPerEventMax).min(1),
+    }),
   }),
   z.strictObject({
     type: z.literal('SHUTDOWN_FRAMEWORK'),

@@ -225,6 +225,77 @@ test('a kill ends a running task with TASK_KILLED', async () => {
   master.acknowledge(killed);
 });
 
+test('updates of several tasks travel in STATUS_UPDATES; one ACKNOWLEDGE_UPDATES acknowledges several', async () => {
+  const ids = ['batch-1', 'batch-2', 'batch-3'];
+  for (const id of ids)
+    master.send({ type: 'LAUNCH', launch: { framework_id: { value: 'fw' }, task: task(id) } });
+  const running = await eventually('three RUNNING', () => {
+    const firsts = ids.map((id) => updatesOf(id)[0]);
+    return firsts.every((each) => each !== undefined) ? firsts.map((each) => each!) : undefined;
+  });
+  const carriers = master.calls.filter(
+    (each) =>
+      (each.call.type === 'STATUS_UPDATE' || each.call.type === 'STATUS_UPDATES') &&
+      JSON.stringify(each.call).includes('batch-'),
+  );
+  assert.ok(
+    carriers.every((each) => each.call.type === 'STATUS_UPDATES'),
+    'a master that takes batches gets STATUS_UPDATES',
+  );
+  master.acknowledgeAll(running);
+  const finished = await eventually('three FINISHED', () => {
+    const ends = ids.map((id) => updatesOf(id).find((u) => u.status.state === 'TASK_FINISHED'));
+    return ends.every((each) => each !== undefined) ? ends.map((each) => each!) : undefined;
+  });
+  master.acknowledgeAll(finished);
+  await eventually('all acknowledged', () =>
+    agent.snapshot().unacknowledgedUpdates === 0 ? true : undefined,
+  );
+});
+
+test('an update the master refuses in a batch is resent, with the same uuid', async () => {
+  master.refuseTasks.add('refused-1');
+  master.send({
+    type: 'LAUNCH',
+    launch: { framework_id: { value: 'fw' }, task: task('refused-1') },
+  });
+  const twice = await eventually('RUNNING sent twice', () =>
+    updatesOf('refused-1').length >= 2 ? updatesOf('refused-1') : undefined,
+  );
+  assert.is(twice[0]!.status.uuid, twice[1]!.status.uuid);
+  master.refuseTasks.clear();
+  master.acknowledge(twice[0]!);
+  const finished = await eventually('FINISHED', () =>
+    updatesOf('refused-1').find((u) => u.status.state === 'TASK_FINISHED'),
+  );
+  master.acknowledge(finished);
+  await eventually('all acknowledged', () =>
+    agent.snapshot().unacknowledgedUpdates === 0 ? true : undefined,
+  );
+});
+
+test('a master that refuses STATUS_UPDATES (an older version) gets updates one STATUS_UPDATE each', async () => {
+  master.takesBatches = false;
+  master.send({ type: 'LAUNCH', launch: { framework_id: { value: 'fw' }, task: task('older-1') } });
+  const single = await eventually('a single STATUS_UPDATE', () =>
+    master.calls.find(
+      (each) =>
+        each.call.type === 'STATUS_UPDATE' &&
+        each.call.status_update.update.status.task_id.value === 'older-1',
+    ),
+  );
+  assert.ok(single.call.type === 'STATUS_UPDATE');
+  master.acknowledge(single.call.status_update.update);
+  const finished = await eventually('FINISHED', () =>
+    updatesOf('older-1').find((u) => u.status.state === 'TASK_FINISHED'),
+  );
+  master.acknowledge(finished);
+  await eventually('all acknowledged', () =>
+    agent.snapshot().unacknowledgedUpdates === 0 ? true : undefined,
+  );
+  master.takesBatches = true;
+});
+
 test.after(async () => {
   await agent.stop();
   await master.stop();

@@ -6,20 +6,32 @@ import * as assert from 'uvu/assert';
 import type { StatusUpdate } from '../../agent/core/updates.js';
 import {
   StatusUpdateManager,
+  batchesOf,
   newStatusUuid,
+  updateBytesEstimate,
+  type UpdateBatching,
   type UpdateTransport,
 } from '../../agent/status/manager.js';
+import { takenUpdates } from '../../agent/status/batch-answer.js';
 import { ManualClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
 import type { TaskState, TaskStatus } from '../../protocol/messages/task.js';
 
 class FakeTransport implements UpdateTransport {
   readonly sent: Array<{ atMs: number; update: StatusUpdate }> = [];
+  /** The uuids of each call, in order. */
+  readonly calls: string[][] = [];
   deliver = true;
+  /** Updates the "master" refuses (the call itself is accepted). */
+  readonly refuse = new Set<string>();
+  /** The call fails as a whole (the master unreachable). */
+  fail = false;
   constructor(private readonly clock: ManualClock) {}
-  async send(update: StatusUpdate): Promise<boolean> {
-    this.sent.push({ atMs: this.clock.nowMs(), update });
-    return this.deliver;
+  async send(updates: readonly StatusUpdate[]): Promise<readonly boolean[]> {
+    this.calls.push(updates.map((update) => update.uuid));
+    for (const update of updates) this.sent.push({ atMs: this.clock.nowMs(), update });
+    if (this.fail) throw new Error('unreachable');
+    return updates.map((update) => this.deliver && !this.refuse.has(update.uuid));
   }
   uuids(): string[] {
     return this.sent.map((entry) => entry.update.uuid);
@@ -37,13 +49,18 @@ function status(taskId: string, state: TaskState): TaskStatus {
   return { task_id: { value: taskId }, state, uuid: newStatusUuid() };
 }
 
-async function openManager(dir: string, clock: ManualClock): Promise<StatusUpdateManager> {
+async function openManager(
+  dir: string,
+  clock: ManualClock,
+  batching?: UpdateBatching,
+): Promise<StatusUpdateManager> {
   return StatusUpdateManager.open({
     dir,
     clock,
     retry: { baseMs: 1000, maxMs: 4000 },
     updatesPerTaskMax: 8,
     journalCompactBytesMin: 4096,
+    ...(batching ? { batching } : {}),
     logger: silentLogger,
   });
 }
@@ -184,6 +201,155 @@ test('a torn last record (a crash mid-write) is ignored on recovery', async () =
     [running.uuid],
   );
   await second.close();
+});
+
+test('updates of several tasks queued in one turn go out in one call', async () => {
+  const clock = new ManualClock(0);
+  const transport = new FakeTransport(clock);
+  const manager = await openManager(freshDir(), clock);
+  manager.connected(transport);
+  const updates = ['t1', 't2', 't3', 't4'].map((task) => status(task, 'TASK_RUNNING'));
+  await Promise.all(updates.map((each) => manager.update('fw', each)));
+  await manager.settled();
+  assert.equal(transport.calls, [updates.map((each) => each.uuid!)]);
+  await manager.close();
+});
+
+test('a batch whose acknowledgements were lost is resent with the same uuids; an acknowledged update is not', async () => {
+  const clock = new ManualClock(0);
+  const transport = new FakeTransport(clock);
+  const manager = await openManager(freshDir(), clock);
+  manager.connected(transport);
+  const a = status('t1', 'TASK_RUNNING');
+  const b = status('t2', 'TASK_RUNNING');
+  await Promise.all([manager.update('fw', a), manager.update('fw', b)]);
+  await manager.settled();
+  assert.equal(transport.calls, [[a.uuid!, b.uuid!]]);
+  clock.advanceMs(1000); // no acknowledgement came: both are due again
+  await manager.settled();
+  assert.equal(transport.calls, [
+    [a.uuid!, b.uuid!],
+    [a.uuid!, b.uuid!],
+  ]);
+  await manager.acknowledge('fw', 't1', a.uuid!);
+  clock.advanceMs(2000);
+  await manager.settled();
+  assert.equal(transport.calls.at(-1), [b.uuid!]);
+  assert.is(transport.calls.length, 3);
+  await manager.close();
+});
+
+test('an update the master refuses in a batch is resent; its neighbours are not held back', async () => {
+  const clock = new ManualClock(0);
+  const transport = new FakeTransport(clock);
+  const manager = await openManager(freshDir(), clock);
+  manager.connected(transport);
+  const a = status('t1', 'TASK_RUNNING');
+  const b = status('t2', 'TASK_RUNNING');
+  transport.refuse.add(a.uuid!);
+  await Promise.all([manager.update('fw', a), manager.update('fw', b)]);
+  await manager.settled();
+  await manager.acknowledge('fw', 't2', b.uuid!);
+  const next = status('t2', 'TASK_FINISHED');
+  await manager.update('fw', next);
+  await manager.settled();
+  assert.equal(transport.calls, [[a.uuid!, b.uuid!], [next.uuid!]]);
+  transport.refuse.clear();
+  clock.advanceMs(1000);
+  await manager.settled();
+  // a is resent (never acknowledged), with next (whose acknowledgement has not come either).
+  assert.equal(transport.calls.at(-1), [a.uuid!, next.uuid!]);
+  await manager.close();
+});
+
+test('a call that fails as a whole is resent as a whole', async () => {
+  const clock = new ManualClock(0);
+  const transport = new FakeTransport(clock);
+  const manager = await openManager(freshDir(), clock);
+  manager.connected(transport);
+  transport.fail = true;
+  const a = status('t1', 'TASK_RUNNING');
+  const b = status('t2', 'TASK_RUNNING');
+  await Promise.all([manager.update('fw', a), manager.update('fw', b)]);
+  await manager.settled();
+  transport.fail = false;
+  clock.advanceMs(1000);
+  await manager.settled();
+  assert.equal(transport.calls, [
+    [a.uuid!, b.uuid!],
+    [a.uuid!, b.uuid!],
+  ]);
+  await manager.close();
+});
+
+test('after a restart the unacknowledged updates of every task go out in one call', async () => {
+  const dir = freshDir();
+  const clock = new ManualClock(0);
+  const first = await openManager(dir, clock);
+  const updates = ['t1', 't2', 't3'].map((task) => status(task, 'TASK_FINISHED'));
+  for (const each of updates) await first.update('fw', each);
+  await first.close();
+  const second = await openManager(dir, clock);
+  const transport = new FakeTransport(clock);
+  second.connected(transport);
+  await second.settled();
+  assert.equal(transport.calls, [updates.map((each) => each.uuid!)]);
+  await second.close();
+});
+
+test('calls are bounded by count and by estimated bytes; a window groups updates due within it', async () => {
+  const clock = new ManualClock(0);
+  const transport = new FakeTransport(clock);
+  const manager = await openManager(freshDir(), clock, {
+    windowMs: 5,
+    updatesMax: 2,
+    bytesMax: 64 * 1024,
+  });
+  manager.connected(transport);
+  const first = status('t1', 'TASK_RUNNING');
+  await manager.update('fw', first);
+  clock.advanceMs(3);
+  const rest = ['t2', 't3'].map((task) => status(task, 'TASK_RUNNING'));
+  for (const each of rest) await manager.update('fw', each);
+  assert.is(transport.calls.length, 0, 'nothing goes before the window closes');
+  clock.advanceMs(2);
+  await manager.settled();
+  assert.equal(transport.calls, [[first.uuid!, rest[0]!.uuid!], [rest[1]!.uuid!]]);
+  await manager.close();
+
+  const big = (task: string) => ({
+    frameworkId: 'fw',
+    taskId: task,
+    uuid: newStatusUuid(),
+    status: { ...status(task, 'TASK_FAILED'), message: 'x'.repeat(4000) },
+  });
+  const bigOnes = [big('a'), big('b'), big('c')];
+  const size = updateBytesEstimate(bigOnes[0]!);
+  assert.ok(size >= 16_000, 'a 4000-character message counts at 4 bytes a character');
+  const split = batchesOf(bigOnes, { windowMs: 0, updatesMax: 100, bytesMax: size * 2 });
+  assert.equal(
+    split.map((batch) => batch.length),
+    [2, 1],
+  );
+  // One update larger than the bound still goes, alone.
+  assert.equal(
+    batchesOf(bigOnes, { windowMs: 0, updatesMax: 100, bytesMax: 1 }).map((b) => b.length),
+    [1, 1, 1],
+  );
+});
+
+test("the master's answer to a batch: empty is all taken, listed indexes refused, unreadable none taken", () => {
+  assert.equal(takenUpdates(3, ''), [true, true, true]);
+  assert.equal(
+    takenUpdates(3, JSON.stringify({ refused: [{ index: 1, code: 'INVALID', message: 'no' }] })),
+    [true, false, true],
+  );
+  assert.equal(takenUpdates(2, '{"refused":'), [false, false]);
+  assert.equal(takenUpdates(2, '{"something":"else"}'), [false, false]);
+  assert.equal(
+    takenUpdates(1, JSON.stringify({ refused: [{ index: 7, code: 'X', message: '' }] })),
+    [true],
+  );
 });
 
 test.after(() => {

@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import { ManualClock } from '../../lib/clock.js';
 import {
   AgentCall,
+  AgentEvent,
+  agentBatchLimits,
   generateIdentity,
   open,
   ReplayGuard,
@@ -84,6 +86,60 @@ test('a signed REGISTER with unavailable runtimes opens on the other side unchan
   const opened = open(bytes, trust, new ReplayGuard(), { nowMs: clock.nowMs() });
   assert.ok(opened.ok);
   assert.equal(opened.value.body, call);
+});
+
+const statusUpdate = (index: number) => ({
+  framework_id: { value: 'fw' },
+  agent_id: { value: 'a1' },
+  status: {
+    task_id: { value: `t${index}` },
+    state: 'TASK_FINISHED' as const,
+    uuid: Buffer.from(`uuid-${String(index).padStart(11, '0')}`).toString('base64'),
+  },
+});
+const updatesCall = (updates: unknown[], extra: Record<string, unknown> = {}) => ({
+  type: 'STATUS_UPDATES',
+  status_updates: { agent_id: { value: 'a1' }, updates, ...extra },
+});
+
+test('STATUS_UPDATES carries 1 to statusUpdatesPerCallMax updates', () => {
+  const max = agentBatchLimits.statusUpdatesPerCallMax;
+  const full = Array.from({ length: max }, (_, index) => statusUpdate(index));
+  assert.ok(AgentCall.safeParse(updatesCall([statusUpdate(0)])).success);
+  assert.ok(AgentCall.safeParse(updatesCall(full)).success);
+  const over = AgentCall.safeParse(updatesCall([...full, statusUpdate(max)]));
+  assert.not.ok(over.success, 'one over the limit');
+  assert.match(JSON.stringify(over.error?.issues), /updates/);
+  assert.not.ok(AgentCall.safeParse(updatesCall([])).success, 'empty');
+  assert.not.ok(AgentCall.safeParse(updatesCall([statusUpdate(0)], { extra: 1 })).success);
+  const noUuid = { ...statusUpdate(1), status: { task_id: { value: 't' }, state: 'TASK_RUNNING' } };
+  assert.not.ok(AgentCall.safeParse(updatesCall([noUuid])).success, 'an update without uuid');
+});
+
+test('ACKNOWLEDGE_UPDATES carries 1 to acknowledgementsPerEventMax acknowledgements', () => {
+  const ack = (index: number) => ({
+    framework_id: { value: 'fw' },
+    task_id: { value: `t${index}` },
+    uuid: statusUpdate(index).status.uuid,
+  });
+  const event = (acknowledgements: unknown[]) => ({
+    type: 'ACKNOWLEDGE_UPDATES',
+    acknowledge_updates: { acknowledgements },
+  });
+  const max = agentBatchLimits.acknowledgementsPerEventMax;
+  const full = Array.from({ length: max }, (_, index) => ack(index));
+  assert.ok(AgentEvent.safeParse(event(full)).success);
+  assert.not.ok(AgentEvent.safeParse(event([...full, ack(max)])).success, 'one over the limit');
+  assert.not.ok(AgentEvent.safeParse(event([])).success, 'empty');
+  assert.not.ok(AgentEvent.safeParse(event([{ ...ack(0), extra: 1 }])).success, 'unknown field');
+});
+
+test('a Signer refuses to seal an oversized STATUS_UPDATES', () => {
+  const signer = new Signer(generateIdentity());
+  const over = Array.from({ length: agentBatchLimits.statusUpdatesPerCallMax + 1 }, (_, index) =>
+    statusUpdate(index),
+  );
+  assert.throws(() => signer.seal('agent.call', updatesCall(over) as AgentCall));
 });
 
 test.run();

@@ -13,6 +13,8 @@ const frameworkId = { value: 'fw-1f2e3d' };
 const agentId = { value: 'agent-0001' };
 const taskId = { value: 'task-42' };
 const uuid = 'q83vEjRWeJCrze8SNFZ4kA==';
+/** A second status update uuid, for the batched forms. */
+const otherUuid = 'AAECAwQFBgcICQoLDA0ODw==';
 
 const resources = [
   { name: 'cpus', type: 'SCALAR', scalar: { value: 0.5 } },
@@ -180,6 +182,20 @@ export const agentCalls: AgentCall[] = [
       update: { framework_id: frameworkId, agent_id: agentId, status: runningStatus },
     },
   },
+  {
+    type: 'STATUS_UPDATES',
+    status_updates: {
+      agent_id: agentId,
+      updates: [
+        { framework_id: frameworkId, agent_id: agentId, status: runningStatus },
+        {
+          framework_id: frameworkId,
+          agent_id: agentId,
+          status: { ...runningStatus, state: 'TASK_FINISHED', uuid: otherUuid },
+        },
+      ],
+    },
+  },
   { type: 'UPDATE_AGENT', update_agent: { agent_id: agentId, agent_info: agentInfo } },
   { type: 'UNREGISTER', unregister: { agent_id: agentId } },
   {
@@ -213,6 +229,15 @@ export const agentEvents: AgentEvent[] = [
   {
     type: 'ACKNOWLEDGE_UPDATE',
     acknowledge_update: { framework_id: frameworkId, task_id: taskId, uuid },
+  },
+  {
+    type: 'ACKNOWLEDGE_UPDATES',
+    acknowledge_updates: {
+      acknowledgements: [
+        { framework_id: frameworkId, task_id: taskId, uuid },
+        { framework_id: frameworkId, task_id: { value: 'task-2' }, uuid: otherUuid },
+      ],
+    },
   },
   { type: 'SHUTDOWN_FRAMEWORK', shutdown_framework: { framework_id: frameworkId } },
   { type: 'RECONCILE', reconcile: { tasks: [{ framework_id: frameworkId, task_id: taskId }] } },

@@ -31,6 +31,10 @@ export class FakeMaster {
   /** Blob downloads to answer 503 (a master not serving yet) before serving again. */
   blobFailuresLeft = 0;
   blobRequests = 0;
+  /** False: STATUS_UPDATES is refused with 400 SCHEMA, as a master from before it would. */
+  takesBatches = true;
+  /** Task ids whose updates in a STATUS_UPDATES call are refused (202 with `refused`). */
+  readonly refuseTasks = new Set<string>();
   private stream:
     { id: string; controller: ReadableStreamDefaultController<Uint8Array> } | undefined;
   private streams = 0;
@@ -70,10 +74,20 @@ export class FakeMaster {
       if (opened.value.type !== 'agent.call') return c.json({}, 400);
       const call = opened.value.body;
       const streamId = c.req.header('mesos-stream-id');
+      if (call.type === 'STATUS_UPDATES' && !this.takesBatches)
+        return c.json({ error: { code: 'SCHEMA', message: 'unknown call type' } }, 400);
       this.calls.push({ call, streamId });
       if (call.type === 'REGISTER' || call.type === 'REREGISTER') return this.subscribe(call);
       if (!this.stream || streamId !== this.stream.id)
         return c.json({ error: { code: 'STREAM', message: 'wrong stream' } }, 403);
+      if (call.type === 'STATUS_UPDATES') {
+        const refused = call.status_updates.updates.flatMap((update, index) =>
+          this.refuseTasks.has(update.status.task_id.value)
+            ? [{ index, code: 'INVALID', message: 'refused by the test' }]
+            : [],
+        );
+        if (refused.length > 0) return c.json({ refused }, 202);
+      }
       return c.body(null, 202);
     });
     await new Promise<void>((resolve) => {
@@ -130,10 +144,34 @@ export class FakeMaster {
     return this.stream !== undefined;
   }
 
+  /** Every update received, in either form, in order. */
   statusUpdates() {
     return this.calls.flatMap((each) =>
-      each.call.type === 'STATUS_UPDATE' ? [each.call.status_update.update] : [],
+      each.call.type === 'STATUS_UPDATE'
+        ? [each.call.status_update.update]
+        : each.call.type === 'STATUS_UPDATES'
+          ? each.call.status_updates.updates
+          : [],
     );
+  }
+
+  /** Acknowledges several updates in one ACKNOWLEDGE_UPDATES record. */
+  acknowledgeAll(
+    updates: ReadonlyArray<{
+      framework_id: { value: string };
+      status: { task_id: { value: string }; uuid: string };
+    }>,
+  ): void {
+    this.send({
+      type: 'ACKNOWLEDGE_UPDATES',
+      acknowledge_updates: {
+        acknowledgements: updates.map((update) => ({
+          framework_id: update.framework_id,
+          task_id: update.status.task_id,
+          uuid: update.status.uuid,
+        })),
+      },
+    });
   }
 
   acknowledge(update: {
