@@ -61,11 +61,12 @@ test('a cold component prepare (jco loaded, transpiled, instrumented) leaves the
   }
 });
 
-// A real crash: a 6 MiB heap is below what loading jco needs (8-10 MiB measured) and above
-// what a worker instrumenting a small core module needs (5 MiB), so the first prepare kills
-// the worker by running out of heap and the second needs a fresh one.
+// A real crash: a 7 MiB heap is below what loading jco and transpiling textkit need (it fails
+// at 8 MiB, works at 12) and above what a worker instrumenting a small core module needs (it
+// fails at 5 MiB with coverage on, works at 6), so the first prepare kills the worker by
+// running out of heap and the second needs a fresh one.
 test('a prepare worker dying mid-prepare fails that prepare only; the next one works', async () => {
-  const executor = new Executor({ limits: { workersMax: 1, prepareHeapMb: 6 } });
+  const executor = new Executor({ limits: { workersMax: 1, prepareHeapMb: 7 } });
   try {
     const crashed = await executor.prepare(builtComponent('p2/textkit.wasm'));
     assert.not.ok(crashed.ok, 'the prepare that crashed the worker is refused');
