@@ -300,7 +300,12 @@ test('a batch that is invalid as a whole is refused with a clear error and chang
       await agent.post(sealUnchecked(keys.agents[0]!, batch(agentId, tooMany)), agent.streamId),
     );
     assert.is(oversized.status, 400);
-    assert.is((oversized.body as { error: { code: string } }).error.code, 'SCHEMA');
+    const oversizedError = (oversized.body as { error: { code: string; message: string } }).error;
+    assert.is(oversizedError.code, 'SCHEMA');
+    assert.match(
+      oversizedError.message,
+      `status_updates.updates: Too big: expected array to have <=${agentBatchLimits.statusUpdatesPerCallMax} items`,
+    );
     const empty = await answerOf(
       await agent.post(sealUnchecked(keys.agents[0]!, batch(agentId, [])), agent.streamId),
     );
