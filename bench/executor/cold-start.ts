@@ -7,8 +7,11 @@
 // - "disk": a new process on the same work dir; prepare finds the first one's disk cache
 //   entry (read, compile), then the first run.
 // Before the clock starts each child calls `executor.warm({ componentTools: true })`: workers
-// started, jco and the instrumenter loaded and run once on the sample component, as an agent
-// that warmed its executor at start. What that warm-up costs is printed once, too.
+// started, jco and the instrumenter loaded and run on the sample component in the prepare
+// worker, as an agent that warmed its executor at start. What that warm-up costs is printed
+// once, too. Transpile and instrument are timed in the prepare worker; prepare's wall time
+// also holds the round trip to it. How long the caller's event loop stalls meanwhile:
+// prepare-stall.ts.
 //
 //   npx tsc -p . && node dist/bench/executor/cold-start.js [--component textkit | --program path-escape]
 //       [--rounds 7] [--args "--help"]
