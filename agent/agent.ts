@@ -73,6 +73,12 @@ export interface AgentOptions {
   /** Containerizers to use instead of the built-in ones (tests, embedding). */
   readonly containerizers?: Partial<Record<Runtime, Containerizer>>;
   readonly fetch?: typeof fetch;
+  /**
+   * Load and run the component tools (jco, the instrumenter) on a sample at start, in the
+   * background (default true): otherwise the first component task of a fresh agent pays for
+   * it, seconds on a busy machine (docs/BENCHMARKS.md, cold start).
+   */
+  readonly warmComponentTools?: boolean;
 }
 
 /** What `startAgent` returns: a running agent and its own accounting. */
@@ -1020,6 +1026,7 @@ async function buildContainerizers(
         workDir: join(options.workDir, 'executor'),
         logger: logger.child('executor'),
       });
+      if (options.warmComponentTools ?? true) warmInBackground(executor, logger);
       containerizers.set(
         'wasm',
         new WasmContainerizer({
@@ -1065,4 +1072,19 @@ async function linuxContainerizer(
     logger: logger.child('linux'),
   });
   return { ok: true, value };
+}
+
+function warmInBackground(executor: Executor, logger: Logger): void {
+  const startedMs = performance.now();
+  executor.warm({ componentTools: true }).then(
+    () =>
+      logger.debug('component tools warmed', {
+        ms: Math.round(performance.now() - startedMs),
+      }),
+    // The agent stopped (and closed the executor) before the warm-up ended: nothing to do.
+    (error: unknown) =>
+      logger.debug('component tools warm-up ended early', {
+        error: error instanceof Error ? error.message : String(error),
+      }),
+  );
 }
