@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 /** The built CLI (dist/cli/main.js) and the repository root, from dist/test/cli/. */
 export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const DEADLINE_MS = 60_000;
+const DEV_START_DEADLINE_MS = 60_000;
 
 export interface CliResult {
   readonly code: number | null;
@@ -67,7 +67,7 @@ export class DevCluster {
     let stderr = '';
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const deadline = Date.now() + DEADLINE_MS;
+    const deadline = Date.now() + DEV_START_DEADLINE_MS;
     for (;;) {
       const match = /master at (http:\/\/\S+)/.exec(stdout);
       if (match && stdout.includes('Ctrl-C stops the cluster'))
@@ -87,19 +87,5 @@ export class DevCluster {
     const code = await this.exited;
     clearTimeout(timer);
     return code;
-  }
-}
-
-export async function until<T>(
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  deadlineMs = DEADLINE_MS,
-): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

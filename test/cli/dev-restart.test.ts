@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DevCluster, ROOT, until, wasmos } from './cli-harness.js';
+import { DevCluster, ROOT, wasmos } from './cli-harness.js';
+import { until } from '../support/until.js';
 
 const hello = join(ROOT, 'components', 'built', 'programs', 'hello.wasm');
 

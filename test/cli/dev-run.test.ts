@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI, DevCluster, ROOT, until, wasmos } from './cli-harness.js';
+import { CLI, DevCluster, ROOT, wasmos } from './cli-harness.js';
+import { until } from '../support/until.js';
 
 /**
  * End to end, as a user drives it: `wasmos dev` in the background (two agents with 1 cpu each),

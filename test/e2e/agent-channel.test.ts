@@ -14,7 +14,8 @@ import {
   type TaskStatus,
 } from '../../protocol/index.js';
 import { HttpFramework } from './support/framework.js';
-import { makeClusterKeys, until, type ClusterKeys } from './support/keys.js';
+import { makeClusterKeys, type ClusterKeys } from './support/keys.js';
+import { until } from '../support/until.js';
 import {
   repoRoot,
   startAgentProcess,

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fourLetterWord } from '../support/zookeeper.js';
-import { until } from './support/keys.js';
+import { until } from '../support/until.js';
 import { repoRoot } from './support/processes.js';
 
 const run = promisify(execFile);

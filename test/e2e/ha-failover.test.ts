@@ -28,7 +28,8 @@ import {
 import { ZkEnsemble } from '../support/zookeeper.js';
 import { HaMasterProcess } from '../master/server/ha/master-process.js';
 import { ReconcilingFramework } from '../master/server/ha/reconciling-framework.js';
-import { makeClusterKeys, until, type ClusterKeys } from './support/keys.js';
+import { makeClusterKeys, type ClusterKeys } from './support/keys.js';
+import { until } from '../support/until.js';
 import {
   repoRoot,
   startAgentProcess,

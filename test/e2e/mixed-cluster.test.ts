@@ -10,7 +10,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Offer, TaskInfo } from '../../protocol/index.js';
 import { HttpFramework } from './support/framework.js';
-import { makeClusterKeys, until } from './support/keys.js';
+import { makeClusterKeys } from './support/keys.js';
+import { until } from '../support/until.js';
 import { repoRoot, startAgentProcess, startMasterProcess } from './support/processes.js';
 
 const REGISTERED = 'registered with the master';

@@ -12,7 +12,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startMaster, type RunningMaster } from '../../master/server/master-process.js';
 import { UI_CONTENT_SECURITY_POLICY } from '../../master/ui/security.js';
-import { makeClusterKeys, until, type ClusterKeys } from '../e2e/support/keys.js';
+import { makeClusterKeys, type ClusterKeys } from '../e2e/support/keys.js';
+import { until } from '../support/until.js';
 import { repoRoot, startAgentProcess, type CliProcess } from '../e2e/support/processes.js';
 import { launchChromium, UI_DEADLINE_MS } from './browser.js';
 

@@ -12,7 +12,7 @@ import {
   type TaskStatus,
   type TrustStore,
 } from '../../../protocol/index.js';
-import { until } from './keys.js';
+import { until } from '../../support/until.js';
 
 /**
  * A framework speaking the scheduler API over real HTTP with signed CBOR, the way a wasmos

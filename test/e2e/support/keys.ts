@@ -61,22 +61,3 @@ export async function makeClusterKeys(agentCount = 2): Promise<ClusterKeys> {
     stranger: generateIdentity(),
   };
 }
-
-/** Generous: real processes on a machine shared with other test runs. */
-export const DEADLINE_MS = 60_000;
-
-/** Polls until `probe` gives a value (not undefined/false); fails after a generous deadline. */
-export async function until<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  deadlineMs = DEADLINE_MS,
-): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterKeys } from './keys.js';
-import { until } from './keys.js';
+import { until } from '../../support/until.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const cli = join(repoRoot, 'dist', 'cli', 'main.js');

@@ -21,7 +21,8 @@ import {
   type StatusUpdate,
   type TaskState,
 } from '../../../protocol/index.js';
-import { makeClusterKeys, until, type ClusterKeys } from '../../e2e/support/keys.js';
+import { makeClusterKeys, type ClusterKeys } from '../../e2e/support/keys.js';
+import { until } from '../../support/until.js';
 import { RawAgent } from '../../e2e/support/raw-agent.js';
 
 /**

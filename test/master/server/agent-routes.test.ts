@@ -19,7 +19,8 @@ import {
   type AgentInfo,
   type Identity,
 } from '../../../protocol/index.js';
-import { makeClusterKeys, until, type ClusterKeys } from '../../e2e/support/keys.js';
+import { makeClusterKeys, type ClusterKeys } from '../../e2e/support/keys.js';
+import { until } from '../../support/until.js';
 import { RawAgent } from '../../e2e/support/raw-agent.js';
 
 const CALL_BYTES_MAX = 64 * 1024;

@@ -15,9 +15,9 @@ import {
   makeKeys,
   removeKeys,
   startTestMaster,
-  until,
   type Keys,
 } from './scheduler-harness.js';
+import { until } from '../../support/until.js';
 
 const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
 

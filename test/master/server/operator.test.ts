@@ -9,9 +9,9 @@ import {
   makeKeys,
   removeKeys,
   startTestMaster,
-  until,
   type Keys,
 } from './scheduler-harness.js';
+import { until } from '../../support/until.js';
 
 const DIGEST = `sha256:${'ef'.repeat(32)}`;
 

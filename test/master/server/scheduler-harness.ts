@@ -7,6 +7,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import { until } from '../../support/until.js';
 import { createLogger } from '../../../lib/log.js';
 import type { AgentMessage } from '../../../master/core/messages.js';
 import { Resources } from '../../../master/core/resources.js';
@@ -29,23 +30,6 @@ import {
   type Identity,
   type SchedulerCall,
 } from '../../../protocol/index.js';
-
-export const DEADLINE_MS = 30_000;
-
-/** Polls `probe` (sync or async) until it gives a value; throws after the deadline. */
-export async function until<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  deadlineMs = DEADLINE_MS,
-): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 export const CREDENTIALS = { principal: 'ops', secret: 's3cret' } as const;
 export const basic = (principal: string, secret: string) =>

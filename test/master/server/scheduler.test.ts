@@ -17,10 +17,10 @@ import {
   makeKeys,
   removeKeys,
   startTestMaster,
-  until,
   type Auth,
   type Keys,
 } from './scheduler-harness.js';
+import { until } from '../../support/until.js';
 
 const subscribeCall = (extra: Partial<{ id: string; failover: number }> = {}): SchedulerCall => ({
   type: 'SUBSCRIBE',

@@ -9,7 +9,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZkEnsemble } from '../../../support/zookeeper.js';
-import { makeClusterKeys, until, type ClusterKeys } from '../../../e2e/support/keys.js';
+import { makeClusterKeys, type ClusterKeys } from '../../../e2e/support/keys.js';
+import { until } from '../../../support/until.js';
 import { HaMasterProcess, type HaMasterArgs } from './master-process.js';
 
 /** Generous: a session timeout of 2 s plus JVM and Node start-ups on a loaded machine. */

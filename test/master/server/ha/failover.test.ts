@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZkEnsemble } from '../../../support/zookeeper.js';
-import { makeClusterKeys, until, type ClusterKeys } from '../../../e2e/support/keys.js';
+import { makeClusterKeys, type ClusterKeys } from '../../../e2e/support/keys.js';
+import { until } from '../../../support/until.js';
 import { HaMasterProcess, type HaMasterArgs } from './master-process.js';
 
 const LEADER_HEADER = 'wasmos-leader';
