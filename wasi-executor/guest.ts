@@ -97,6 +97,8 @@ export interface GuestContext {
   trackMemory(memory: WebAssembly.Memory): void;
   /** Records fuel used and memory size so far: what a timeout or kill reports. Cheap. */
   recordProgress(): void;
+  /** Sends held output now (context.ts holds a task's first writes): a host calls it before blocking. */
+  flushOutput?(): void;
 }
 
 /** How a guest ended when it did not trap: a command exits, a handler returns. */

@@ -41,6 +41,8 @@ export interface Preview1HostOptions {
   readonly stderr: OutputSink;
   /** Called on host calls that may come after long guest work: lets the worker record progress. */
   readonly onProgress: () => void;
+  /** Called before poll_oneoff sleeps: held output goes out rather than wait for the wake-up. */
+  readonly beforeBlocking?: () => void;
 }
 
 export interface Preview1Host {
@@ -52,7 +54,7 @@ export interface Preview1Host {
 }
 
 export function createPreview1Host(options: Preview1HostOptions): Preview1Host {
-  const { spec, stdout, stderr, onProgress } = options;
+  const { spec, stdout, stderr, onProgress, beforeBlocking } = options;
   const fds = new FdTable();
   for (const preopen of spec.preopens) {
     fds.add({
@@ -72,25 +74,19 @@ export function createPreview1Host(options: Preview1HostOptions): Preview1Host {
     startedNs: process.hrtime.bigint(),
     stdinOffset: 0,
     memory: undefined,
+    beforeBlocking,
   };
 
-  const calls = {
-    ...processCalls(state, argv, environ, onProgress),
-    ...descriptorCalls(state, onProgress),
-    ...pathCalls(state),
-  };
-
+  // Built per task, so no call reaches another task's state. Not spread into one object first:
+  // spreading these objects of closures cost about 80 µs a task, most of a warm task's host time.
   const imports: Record<string, (...args: never[]) => number> = {};
-  for (const [name, call] of Object.entries(calls) as [string, (...args: never[]) => unknown][]) {
-    imports[name] = (...args: never[]): number => {
-      try {
-        call(...args);
-        return Errno.SUCCESS;
-      } catch (error) {
-        if (isHostError(error)) return errnoOf(error);
-        throw error;
-      }
-    };
+  const groups: Record<string, (...args: never[]) => unknown>[] = [
+    processCalls(state, argv, environ, onProgress),
+    descriptorCalls(state, onProgress),
+    pathCalls(state),
+  ];
+  for (const calls of groups) {
+    for (const name in calls) imports[name] = errnoReturning(calls[name]!);
   }
   return {
     imports,
@@ -98,6 +94,19 @@ export function createPreview1Host(options: Preview1HostOptions): Preview1Host {
       state.memory = new GuestMemory(guestMemory);
     },
     close: () => state.fds.closeAll(),
+  };
+}
+
+/** A call as the guest sees it: SUCCESS, or the errno of the host error it threw. */
+function errnoReturning(call: (...args: never[]) => unknown): (...args: never[]) => number {
+  return (...args: never[]): number => {
+    try {
+      call(...args);
+      return Errno.SUCCESS;
+    } catch (error) {
+      if (isHostError(error)) return errnoOf(error);
+      throw error;
+    }
   };
 }
 

@@ -74,6 +74,7 @@ export interface HostState {
   readonly startedNs: bigint;
   stdinOffset: number;
   memory: GuestMemory | undefined;
+  readonly beforeBlocking: (() => void) | undefined;
 }
 
 export function mem(state: HostState): GuestMemory {
@@ -356,6 +357,7 @@ export function pollOneoff(state: HostState, inAt: number, outAt: number, count:
     }
   }
   if (events === 0 && soonestNs !== undefined && soonestNs > 0n) {
+    state.beforeBlocking?.();
     sleepMs(Number(soonestNs / 1_000_000n));
   }
   if (events === 0) {

@@ -27,6 +27,7 @@ export const runPreview1: GuestRunner<Preview1Artifact> = async (artifact, conte
     stdout: context.stdout,
     stderr: context.stderr,
     onProgress: context.recordProgress,
+    ...(context.flushOutput ? { beforeBlocking: () => context.flushOutput?.() } : {}),
   });
   try {
     const imports: WebAssembly.Imports = {

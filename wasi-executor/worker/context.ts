@@ -45,18 +45,24 @@ type Emit = (stream: OutputStream, bytes: Uint8Array, truncated: boolean) => voi
  * for OUTPUT_FLUSH_INTERVAL_MS (so a program printing now and then streams live); within that
  * interval writes are held until OUTPUT_BATCH_BYTES are pending, the interval has passed at a
  * later write, host call or fuel slice, or the task ends. The first dropped byte is told at once.
+ * A task's batcher counts its start as a flush: what a short task writes in its first interval
+ * goes out with its result (worker.ts), one message instead of two.
  */
 export class OutputBatcher {
   private readonly pending: Record<OutputStream, Uint8Array[]> = { stdout: [], stderr: [] };
   private readonly truncated: Record<OutputStream, boolean> = { stdout: false, stderr: false };
   private pendingBytes = 0;
   private hasPending = false;
-  private lastFlushMs = -Infinity;
+  private lastFlushMs: number;
 
   constructor(
     private readonly emit: Emit,
     private readonly nowMs: () => number = () => performance.now(),
-  ) {}
+    /** Writes before this time plus OUTPUT_FLUSH_INTERVAL_MS are held (default: none are). */
+    heldSinceMs = -Infinity,
+  ) {
+    this.lastFlushMs = heldSinceMs;
+  }
 
   write(stream: OutputStream, bytes: Uint8Array, truncated: boolean): void {
     // A copy: the bytes may be a view of guest memory that changes before the flush.
@@ -78,10 +84,10 @@ export class OutputBatcher {
     for (const stream of ['stdout', 'stderr'] as const) {
       const chunks = this.pending[stream];
       if (chunks.length === 0 && !this.truncated[stream]) continue;
-      const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      // Each chunk has a buffer of its own (not a pooled slab), so a message clones only its bytes.
       this.emit(
         stream,
-        new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength),
+        chunks.length === 1 ? chunks[0]! : joinChunks(chunks),
         this.truncated[stream],
       );
       this.pending[stream] = [];
@@ -91,6 +97,18 @@ export class OutputBatcher {
     this.hasPending = false;
     this.lastFlushMs = this.nowMs();
   }
+}
+
+function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const chunk of chunks) total += chunk.length;
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return joined;
 }
 
 class CappedSink implements OutputSink {
@@ -138,7 +156,8 @@ export function createTaskContext(
   emit: Emit,
   fuelSliceUnits: number = defaultExecutorLimits.fuelSliceUnits,
 ): TaskContext {
-  const output = new OutputBatcher(emit);
+  const nowMs = (): number => performance.now();
+  const output = new OutputBatcher(emit, nowMs, nowMs());
   assert(progress.length >= PROGRESS_SLOTS, 'progress array has its slots');
   assert(Number.isSafeInteger(fuelSliceUnits) && fuelSliceUnits > 0, 'fuel slice is positive');
   const firstGrant = Math.min(limits.fuel, fuelSliceUnits);

@@ -7,11 +7,14 @@
 import { Worker } from 'node:worker_threads';
 import { assert } from '../../lib/assert.js';
 import type { Logger } from '../../lib/log.js';
+import { LruMap } from '../../lib/lru.js';
 import { err, ok, type Result } from '../../lib/result.js';
 import type { GuestArtifact, GuestSpec } from '../guest.js';
 import type { ExecutorLimits } from '../limits.js';
 import { ExecutorError, type TaskLimits, type TaskReason, type TaskResult } from '../types.js';
-import { TaskRun } from './task-run.js';
+import { PROGRESS_SLOTS } from './context.js';
+import type { WorkerSetup } from './messages.js';
+import { TaskRun, type ArtifactDelivery } from './task-run.js';
 
 export interface PoolTask {
   readonly artifact: GuestArtifact;
@@ -34,14 +37,28 @@ interface Slot {
   /** The worker has loaded its code: a task's timeout starts only once it can run. */
   ready: boolean;
   busy: boolean;
+  /** The running task's fuel and memory as it last recorded them (WorkerSetup.progress). */
+  readonly progress: Float64Array;
+  /** The artifact ids the worker holds (WORKER_ARTIFACTS_MAX), least recently used first out. */
+  readonly artifacts: LruMap<number, true>;
 }
 
 const workerUrl = new URL('./worker.js', import.meta.url);
+
+/**
+ * Artifacts a worker keeps between tasks (fewer if ExecutorLimits.preparedEntriesMax is lower).
+ * A component's glue is 0.3–1 MB of the worker's heap (workerHeapMb), so a few; one more
+ * program in turn on a worker costs a re-send of its artifact, about what every task paid before.
+ */
+export const WORKER_ARTIFACTS_MAX = 8;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private nextTaskId = 1;
+  /** A number per artifact object (the executor's prepared modules are reused objects). */
+  private readonly artifactIds = new WeakMap<GuestArtifact, number>();
+  private nextArtifactId = 1;
   private closed = false;
 
   constructor(
@@ -142,7 +159,11 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
+    const setup: WorkerSetup = {
+      progress: new SharedArrayBuffer(PROGRESS_SLOTS * Float64Array.BYTES_PER_ELEMENT),
+    };
     const worker = new Worker(workerUrl, {
+      workerData: setup,
       resourceLimits: {
         maxOldGenerationSizeMb: this.limits.workerHeapMb,
         stackSizeMb: this.limits.workerStackMb,
@@ -153,7 +174,13 @@ export class WorkerPool {
       trackUnmanagedFds: true,
       execArgv: [],
     });
-    const slot: Slot = { worker, ready: false, busy: false };
+    const slot: Slot = {
+      worker,
+      ready: false,
+      busy: false,
+      progress: new Float64Array(setup.progress),
+      artifacts: new LruMap(Math.min(WORKER_ARTIFACTS_MAX, this.limits.preparedEntriesMax)),
+    };
     const onReady = (message: { type?: string }): void => {
       if (message.type !== 'ready') return;
       worker.off('message', onReady);
@@ -206,6 +233,8 @@ export class WorkerPool {
     const run = new TaskRun(
       this.nextTaskId++,
       slot.worker,
+      slot.progress,
+      this.deliveryOf(slot, pending.task.artifact),
       pending.task,
       this.limits.workerHeapMb,
       this.limits.fuelSliceUnits,
@@ -213,6 +242,18 @@ export class WorkerPool {
       settle,
     );
     run.start();
+  }
+
+  /** What the run message says of its artifact: the whole of it only if this worker lacks it. */
+  private deliveryOf(slot: Slot, artifact: GuestArtifact): ArtifactDelivery {
+    let artifactId = this.artifactIds.get(artifact);
+    if (artifactId === undefined) {
+      artifactId = this.nextArtifactId++;
+      this.artifactIds.set(artifact, artifactId);
+    }
+    if (slot.artifacts.get(artifactId) !== undefined) return { artifactId, forget: [] };
+    const evicted = slot.artifacts.set(artifactId, true);
+    return { artifactId, artifact, forget: evicted === undefined ? [] : [evicted[0]] };
   }
 }
 

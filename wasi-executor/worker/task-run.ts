@@ -7,11 +7,20 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../../lib/log.js';
 import type { TaskReason, TaskResult } from '../types.js';
-import { PROGRESS_FUEL_CONSUMED, PROGRESS_MEMORY_BYTES, PROGRESS_SLOTS } from './context.js';
-import type { DoneMessage, RunMessage, WorkerMessage } from './messages.js';
+import type { GuestArtifact } from '../guest.js';
+import { PROGRESS_FUEL_CONSUMED, PROGRESS_MEMORY_BYTES } from './context.js';
+import type { DoneMessage, OutputChunk, RunMessage, WorkerMessage } from './messages.js';
 import type { PoolTask } from './pool.js';
 
-type Outcome = Omit<DoneMessage, 'type' | 'taskId'>;
+type Outcome = Omit<DoneMessage, 'type' | 'taskId' | 'output'>;
+
+/** How the run message refers to its artifact (the pool knows what the worker holds). */
+export interface ArtifactDelivery {
+  readonly artifactId: number;
+  /** Sent only to a worker that does not hold it yet. */
+  readonly artifact?: GuestArtifact;
+  readonly forget: readonly number[];
+}
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
@@ -25,9 +34,6 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
 }
 
 export class TaskRun {
-  private readonly progress = new SharedArrayBuffer(
-    PROGRESS_SLOTS * Float64Array.BYTES_PER_ELEMENT,
-  );
   private readonly output = { stdout: [] as Uint8Array[], stderr: [] as Uint8Array[] };
   private readonly truncated = { stdout: false, stderr: false };
   private startedMs = 0;
@@ -37,6 +43,9 @@ export class TaskRun {
   constructor(
     private readonly taskId: number,
     private readonly worker: Worker,
+    /** The worker's progress array (WorkerSetup.progress): zeroed here before the task starts. */
+    private readonly progress: Float64Array,
+    private readonly delivery: ArtifactDelivery,
     private readonly task: PoolTask,
     private readonly workerHeapMb: number,
     private readonly fuelSliceUnits: number,
@@ -55,13 +64,15 @@ export class TaskRun {
       () => this.endFromOutside('timeout', `timed out after ${timeoutMs} ms`),
       timeoutMs,
     );
+    this.progress.fill(0);
     const message: RunMessage = {
       type: 'run',
       taskId: this.taskId,
-      artifact: this.task.artifact,
+      artifactId: this.delivery.artifactId,
+      ...(this.delivery.artifact ? { artifact: this.delivery.artifact } : {}),
+      forget: this.delivery.forget,
       spec: this.task.spec,
       limits: this.task.limits,
-      progress: this.progress,
       fuelSliceUnits: this.fuelSliceUnits,
     };
     this.worker.postMessage(message);
@@ -70,14 +81,19 @@ export class TaskRun {
   private readonly onMessage = (message: WorkerMessage): void => {
     if (message.taskId !== this.taskId) return;
     if (message.type === 'done') {
+      for (const chunk of message.output) this.take(chunk);
       this.finish(message, true);
       return;
     }
-    if (message.truncated) this.truncated[message.stream] = true;
-    if (message.bytes.length === 0) return;
-    this.output[message.stream].push(message.bytes);
-    (message.stream === 'stdout' ? this.task.onStdout : this.task.onStderr)?.(message.bytes);
+    this.take(message);
   };
+
+  private take(chunk: OutputChunk): void {
+    if (chunk.truncated) this.truncated[chunk.stream] = true;
+    if (chunk.bytes.length === 0) return;
+    this.output[chunk.stream].push(chunk.bytes);
+    (chunk.stream === 'stdout' ? this.task.onStdout : this.task.onStderr)?.(chunk.bytes);
+  }
 
   private readonly onError = (error: Error): void => {
     const code = (error as { code?: string }).code;
@@ -106,7 +122,7 @@ export class TaskRun {
    * its last host call or fuel slice): a lower bound, within one slice.
    */
   private endFromOutside(reason: TaskReason, message: string): void {
-    const progress = new Float64Array(this.progress);
+    const progress = this.progress;
     const outcome: Outcome = {
       verdict: { reason, exitCode: null, message },
       fuelConsumed: progress[PROGRESS_FUEL_CONSUMED] ?? 0,

@@ -1,14 +1,21 @@
 /**
  * The worker isolate's entry point: waits for one task at a time, builds a
  * fresh context and host for it, runs it, and reports the verdict. Nothing
- * survives from one task to the next except compiled code and the runners.
+ * survives from one task to the next except compiled code (the artifacts it
+ * was sent, kept by id) and the runners.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../../lib/assert.js';
 import type { GuestArtifact, GuestRunner } from '../guest.js';
 import { runPreview1 } from '../preview1/run.js';
 import { createTaskContext } from './context.js';
-import type { DoneMessage, OutputMessage, RunMessage } from './messages.js';
+import type {
+  DoneMessage,
+  OutputChunk,
+  OutputMessage,
+  RunMessage,
+  WorkerSetup,
+} from './messages.js';
 import { verdictOfOutcome, verdictOfThrown, type Verdict } from './verdict.js';
 
 type ComponentArtifact = Extract<GuestArtifact, { kind: 'component' }>;
@@ -27,14 +34,37 @@ async function loadComponentRunner(): Promise<GuestRunner<ComponentArtifact>> {
   return componentRunner;
 }
 
+const setup = workerData as WorkerSetup;
+assert(setup.progress instanceof SharedArrayBuffer, 'the worker is given its progress array');
+const progress = new Float64Array(setup.progress);
+
+/** Artifacts this worker was sent, by the pool's id; the pool bounds them (RunMessage.forget). */
+const artifacts = new Map<number, GuestArtifact>();
+
+function artifactOf(message: RunMessage): GuestArtifact {
+  for (const id of message.forget) artifacts.delete(id);
+  if (message.artifact !== undefined) artifacts.set(message.artifactId, message.artifact);
+  const artifact = artifacts.get(message.artifactId);
+  assert(artifact !== undefined, 'the pool sends an artifact before referring to it');
+  return artifact;
+}
+
 async function runTask(message: RunMessage): Promise<DoneMessage> {
   const port = parentPort;
   assert(port !== null, 'the worker has a parent port');
+  const artifact = artifactOf(message);
+  /** Once the guest is done, what the last flush emits rides in the done message. */
+  let ended = false;
+  const heldToTheEnd: OutputChunk[] = [];
   const context = createTaskContext(
     message.spec,
     message.limits,
-    new Float64Array(message.progress),
+    progress,
     (stream, bytes, truncated) => {
+      if (ended) {
+        heldToTheEnd.push({ stream, bytes, truncated });
+        return;
+      }
       const output: OutputMessage = {
         type: 'output',
         taskId: message.taskId,
@@ -48,7 +78,6 @@ async function runTask(message: RunMessage): Promise<DoneMessage> {
   );
   let verdict: Verdict;
   try {
-    const artifact = message.artifact;
     const outcome =
       artifact.kind === 'preview1'
         ? await runPreview1(artifact, context)
@@ -59,6 +88,7 @@ async function runTask(message: RunMessage): Promise<DoneMessage> {
   } catch (thrown) {
     verdict = verdictOfThrown(thrown, facts(context, message));
   }
+  ended = true;
   context.flushOutput();
   return {
     type: 'done',
@@ -68,6 +98,7 @@ async function runTask(message: RunMessage): Promise<DoneMessage> {
     peakMemoryBytes: context.memoryBytes(),
     stdoutTruncated: context.stdout.truncated,
     stderrTruncated: context.stderr.truncated,
+    output: heldToTheEnd,
   };
 }
 
