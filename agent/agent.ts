@@ -204,8 +204,11 @@ export class Agent implements RunningAgent {
       logger: logger.child('components'),
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
-    const sandboxes = new Sandboxes(join(workDir, 'sandboxes'), {
-      finishedSandboxesKept: limits.finishedSandboxesKept,
+    const sandboxes = await Sandboxes.open({
+      root: join(workDir, 'sandboxes'),
+      indexFile: join(workDir, 'sandboxes.journal'),
+      limits: { finishedSandboxesKept: limits.finishedSandboxesKept },
+      journalCompactBytesMin: limits.journalCompactBytesMin,
     });
     const { containerizers, executor, unsupported } = await buildContainerizers(
       options,
@@ -350,7 +353,7 @@ export class Agent implements RunningAgent {
       resources,
       state,
     });
-    this.sandboxes.reopen(frameworkId, info.task_id.value, record.sandbox_dir);
+    this.sandboxes.reopen(frameworkId, info.task_id.value, record.container_id, record.sandbox_dir);
     const running: Running = { task, record, lease: undefined, launched: false };
     this.running.set(record.container_id, running);
     return running;
@@ -407,7 +410,7 @@ export class Agent implements RunningAgent {
     while (this.work.size > 0) await Promise.allSettled([...this.work]);
     await this.updates.close();
     await this.checkpoints.close();
-    await this.sandboxes.settled();
+    await this.sandboxes.close();
     await this.executor?.close();
   }
 

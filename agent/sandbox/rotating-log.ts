@@ -34,6 +34,11 @@ export class RotatingLog {
     private readonly stream: LogStreamName,
     private readonly bytesMax: number,
     private readonly rotationsKept: number,
+    /**
+     * The stream has never been written (a new sandbox): its first write opens the file without
+     * looking for earlier bytes or a dropped count (a stat and an existence check per task).
+     */
+    private readonly fresh = false,
   ) {
     assert(bytesMax > 0, 'a log file holds at least one byte');
     assert(
@@ -47,8 +52,10 @@ export class RotatingLog {
     if (bytes.length === 0) return;
     if (this.fd === undefined) {
       this.fd = openSync(this.file(0), 'a', 0o600);
-      this.currentBytes = fstatSync(this.fd).size;
-      this.droppedBytes = readDropped(this.dir, this.stream);
+      if (!this.fresh) {
+        this.currentBytes = fstatSync(this.fd).size;
+        this.droppedBytes = readDropped(this.dir, this.stream);
+      }
     }
     let offset = 0;
     while (offset < bytes.length) {

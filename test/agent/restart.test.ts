@@ -18,6 +18,28 @@ const master = new FakeMaster();
 const identity = generateIdentity();
 const base = mkdtempSync(join(tmpdir(), 'wasmos-restart-'));
 const workDir = join(base, 'work');
+
+/** Whether a journal (`<workDir>/<part>/journal`) holds a line with all of `parts`. */
+function journalHas(file: string, ...parts: string[]): boolean {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  return lines.some((line) => parts.every((part) => line.includes(part)));
+}
+
+/** The container ids the task checkpoint journal still names, replayed as the agent would. */
+function liveTaskCheckpoints(): string[] {
+  const live = new Set<string>();
+  for (const line of readFileSync(join(workDir, 'tasks', 'journal'), 'utf8').split('\n')) {
+    let record: { kind: string; container_id?: string; record?: { container_id: string } };
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      continue; // an empty line, or a record being written as we read
+    }
+    if (record.kind === 'task' && record.record) live.add(record.record.container_id);
+    else if (record.kind === 'removed' && record.container_id) live.delete(record.container_id);
+  }
+  return [...live];
+}
 const trustDir = join(base, 'trust');
 let child: ChildProcess | undefined;
 
@@ -132,7 +154,14 @@ test('after kill -9: unacknowledged updates are resent and a lost wasm task is r
   assert.is(lost.status.state, 'TASK_LOST');
   assert.is(lost.status.reason, 'REASON_AGENT_RESTARTED');
   master.acknowledge(lost);
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Before the next crash: the acknowledgement and the task's removal are written (no sleep: a
+  // loaded machine may take longer than any fixed wait).
+  await eventually('LOST acknowledged and its checkpoint removed on disk', () =>
+    journalHas(join(workDir, 'updates', 'journal'), `"kind":"ack"`, lost.status.uuid) &&
+    liveTaskCheckpoints().length === 0
+      ? true
+      : undefined,
+  );
 
   // One more crash and restart: no new update about these tasks (a resend of one whose ack was
   // lost in the crash would carry the same uuid).

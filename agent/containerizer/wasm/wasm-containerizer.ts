@@ -74,12 +74,14 @@ export class WasmContainerizer implements Containerizer {
       'stdout',
       this.options.logBytesMax,
       this.options.logRotationsKept,
+      true,
     );
     const stderr = new RotatingLog(
       spec.sandboxDir,
       'stderr',
       this.options.logBytesMax,
       this.options.logRotationsKept,
+      true,
     );
     const abort = new AbortController();
     const startedMs = this.options.clock.nowMs();
