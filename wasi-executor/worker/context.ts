@@ -7,6 +7,7 @@ import { assert } from '../../lib/assert.js';
 import { WASM_PAGE_BYTES, defaultExecutorLimits, pagesUnderCap } from '../limits.js';
 import type { GuestContext, GuestSpec, LimitImports, LimitPlan, OutputSink } from '../guest.js';
 import type { TaskLimits } from '../types.js';
+import type { SpareMemories } from './spare-memories.js';
 
 /** Thrown by the out_of_fuel import: unwinds the guest, told apart from its own traps. */
 export class FuelExhausted extends Error {
@@ -140,6 +141,11 @@ export interface TaskContext extends GuestContext {
   memoryBytes(): number;
   /** Sends all pending output (the task ended, or is about to block). */
   flushOutput(): void;
+  /**
+   * Gives the memories this context created to its SpareMemories: only once no code of the task
+   * can run again (a preview1 task that returned; not a component, whose glue may hold callbacks).
+   */
+  releaseMemories(): void;
 }
 
 /**
@@ -155,6 +161,8 @@ export function createTaskContext(
   progress: Float64Array,
   emit: Emit,
   fuelSliceUnits: number = defaultExecutorLimits.fuelSliceUnits,
+  /** Where memories come from and go back to (the worker's); none: every memory is fresh. */
+  spares?: SpareMemories,
 ): TaskContext {
   const nowMs = (): number => performance.now();
   const output = new OutputBatcher(emit, nowMs, nowMs());
@@ -165,6 +173,9 @@ export function createTaskContext(
   let reserve = limits.fuel - firstGrant;
   const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, BigInt(firstGrant));
   const memories: WebAssembly.Memory[] = [];
+  /** The memories created here with their shape: what releaseMemories may give back. */
+  const created: Array<{ memory: WebAssembly.Memory; initialPages: number; maximumPages: number }> =
+    [];
   let metered = false;
   let fuelExhausted = false;
   let memoryGrowFailed = false;
@@ -215,11 +226,16 @@ export function createTaskContext(
         );
       }
       const maximum = Math.min(declared.maximumPages ?? capPages, capPages);
-      const memory = new WebAssembly.Memory({
-        initial: declared.initialPages,
-        maximum,
-        ...(declared.shared === true ? { shared: true } : {}),
-      });
+      const shared = declared.shared === true;
+      const memory =
+        (shared ? undefined : spares?.take(declared.initialPages, maximum)) ??
+        new WebAssembly.Memory({
+          initial: declared.initialPages,
+          maximum,
+          ...(shared ? { shared: true } : {}),
+        });
+      if (!shared)
+        created.push({ memory, initialPages: declared.initialPages, maximumPages: maximum });
       memories.push(memory);
       imports[declared.importName] = memory;
     }
@@ -257,5 +273,9 @@ export function createTaskContext(
     fuelConsumed,
     memoryBytes,
     flushOutput: () => output.flush(),
+    releaseMemories: () => {
+      for (const { memory, initialPages, maximumPages } of created.splice(0))
+        spares?.give(memory, initialPages, maximumPages);
+    },
   };
 }

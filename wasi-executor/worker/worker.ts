@@ -9,6 +9,7 @@ import { assert } from '../../lib/assert.js';
 import type { GuestArtifact, GuestRunner } from '../guest.js';
 import { runPreview1 } from '../preview1/run.js';
 import { createTaskContext } from './context.js';
+import { SpareMemories } from './spare-memories.js';
 import type {
   DoneMessage,
   OutputChunk,
@@ -37,6 +38,8 @@ async function loadComponentRunner(): Promise<GuestRunner<ComponentArtifact>> {
 const setup = workerData as WorkerSetup;
 assert(setup.progress instanceof SharedArrayBuffer, 'the worker is given its progress array');
 const progress = new Float64Array(setup.progress);
+
+const spareMemories = new SpareMemories();
 
 /** Artifacts this worker was sent, by the pool's id; the pool bounds them (RunMessage.forget). */
 const artifacts = new Map<number, GuestArtifact>();
@@ -75,6 +78,7 @@ async function runTask(message: RunMessage): Promise<DoneMessage> {
       port.postMessage(output);
     },
     message.fuelSliceUnits,
+    spareMemories,
   );
   let verdict: Verdict;
   try {
@@ -90,7 +94,7 @@ async function runTask(message: RunMessage): Promise<DoneMessage> {
   }
   ended = true;
   context.flushOutput();
-  return {
+  const done: DoneMessage = {
     type: 'done',
     taskId: message.taskId,
     verdict,
@@ -100,6 +104,9 @@ async function runTask(message: RunMessage): Promise<DoneMessage> {
     stderrTruncated: context.stderr.truncated,
     output: heldToTheEnd,
   };
+  // A preview1 task is over when _start returns or throws: nothing of it runs again.
+  if (artifact.kind === 'preview1') context.releaseMemories();
+  return done;
 }
 
 function facts(context: ReturnType<typeof createTaskContext>, message: RunMessage) {
