@@ -11,7 +11,7 @@ import { Errno, WasiError } from './errno.js';
 import type { FdEntry, FdTable } from './fd-table.js';
 import { encodeUtf8, type GuestMemory } from './memory.js';
 import { hostPathOf, resolveConfined, type DirHandle } from './paths.js';
-import { sleepMs } from './sleep.js';
+import { sleepMs } from '../sleep.js';
 
 export const FILETYPE = { UNKNOWN: 0, CHAR: 2, DIR: 3, FILE: 4, SYMLINK: 7 } as const;
 export const OFLAGS = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;

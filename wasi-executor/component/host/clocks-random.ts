@@ -23,8 +23,8 @@ function randomU64(): bigint {
   return randomFillSync(new BigUint64Array(1))[0]!;
 }
 
-export function createClocksAndRandom(recordProgress: () => void) {
-  return { ...clocksFor(recordProgress), ...random };
+export function createClocksAndRandom(recordProgress: () => void, beforeBlocking?: () => void) {
+  return { ...clocksFor(recordProgress, beforeBlocking), ...random };
 }
 
 const random = {
@@ -33,16 +33,16 @@ const random = {
   'wasi:random/insecure-seed': { insecureSeed: (): [bigint, bigint] => [randomU64(), randomU64()] },
 };
 
-const clocksFor = (recordProgress: () => void) => ({
+const clocksFor = (recordProgress: () => void, beforeBlocking: (() => void) | undefined) => ({
   'wasi:clocks/monotonic-clock': {
     now(): bigint {
       recordProgress();
       return process.hrtime.bigint();
     },
     resolution: (): bigint => 1n,
-    subscribeInstant: (whenNs: bigint): Pollable => new Pollable(whenNs),
+    subscribeInstant: (whenNs: bigint): Pollable => new Pollable(whenNs, beforeBlocking),
     subscribeDuration: (durationNs: bigint): Pollable =>
-      new Pollable(process.hrtime.bigint() + durationNs),
+      new Pollable(process.hrtime.bigint() + durationNs, beforeBlocking),
   },
   'wasi:clocks/wall-clock': {
     now(): Datetime {

@@ -26,14 +26,17 @@ const io = {
 };
 
 /** The part of a task's context the WASI host reads. */
-export type HostContext = Pick<GuestContext, 'spec' | 'stdout' | 'stderr' | 'recordProgress'>;
+export type HostContext = Pick<
+  GuestContext,
+  'spec' | 'stdout' | 'stderr' | 'recordProgress' | 'flushOutput'
+>;
 
 export function createWasiHost(context: HostContext): WasiHost {
   const openFiles = new OpenFiles();
   return {
     interfaces: {
       ...createCli(context),
-      ...createClocksAndRandom(context.recordProgress),
+      ...createClocksAndRandom(context.recordProgress, () => context.flushOutput?.()),
       ...io,
       ...createFilesystem(context.spec.preopens, openFiles),
     },

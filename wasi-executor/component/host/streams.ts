@@ -5,6 +5,7 @@
  * classes are shared by every task of a worker (jco checks them with
  * `instanceof`); each instance carries its own task's state.
  */
+import { sleepMs } from '../../sleep.js';
 import { ResultError, type FsErrorCode } from './errors.js';
 
 /** jco's Symbol.dispose: called when the guest drops an owned resource. */
@@ -45,9 +46,16 @@ export interface ByteSink {
   write(bytes: Uint8Array): void;
 }
 
-/** A pollable that is ready at once, or once a monotonic deadline has passed. */
+/**
+ * A pollable that is ready at once, or once a monotonic deadline has passed. `beforeBlocking`
+ * (the task's output flush) runs before a sleep, so output held for batching is not held
+ * through it.
+ */
 export class Pollable {
-  constructor(readonly deadlineNs: bigint | undefined = undefined) {}
+  constructor(
+    readonly deadlineNs: bigint | undefined = undefined,
+    private readonly beforeBlocking?: () => void,
+  ) {}
 
   ready(): boolean {
     return this.deadlineNs === undefined || process.hrtime.bigint() >= this.deadlineNs;
@@ -56,19 +64,10 @@ export class Pollable {
   block(): void {
     if (this.deadlineNs === undefined) return;
     const remainingNs = this.deadlineNs - process.hrtime.bigint();
-    if (remainingNs > 0n) sleepMs(Number(remainingNs / 1_000_000n) + 1);
+    if (remainingNs <= 0n) return;
+    this.beforeBlocking?.();
+    sleepMs(Number(remainingNs / 1_000_000n) + 1);
   }
-}
-
-let sleepCell: Int32Array | undefined;
-
-/**
- * Blocks the worker thread: a guest that sleeps holds its worker, as a native
- * thread would. The task's wall-clock timeout still terminates it.
- */
-function sleepMs(durationMs: number): void {
-  sleepCell ??= new Int32Array(new SharedArrayBuffer(4));
-  Atomics.wait(sleepCell, 0, 0, durationMs);
 }
 
 /** wasi:io/poll#poll: blocks until at least one pollable is ready. */

@@ -1,4 +1,8 @@
-/** A synchronous sleep for poll_oneoff's clock subscriptions (fine in a worker: it blocks only the guest). */
+/**
+ * A synchronous sleep for the hosts' clock waits (preview1 poll_oneoff, wasi:io/poll): fine in
+ * a worker, it blocks only the guest, as a native thread would; the task's wall-clock timeout
+ * still ends it.
+ */
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** The longest single sleep; a guest asking for more sleeps again (the task timeout still applies). */
