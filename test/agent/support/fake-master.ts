@@ -37,6 +37,8 @@ export class FakeMaster {
   readonly refuseTasks = new Set<string>();
   private stream:
     { id: string; controller: ReadableStreamDefaultController<Uint8Array> } | undefined;
+  /** Sends HEARTBEAT on the current stream every interval, as a real master does. */
+  private heartbeats: ReturnType<typeof setInterval> | undefined;
   private streams = 0;
   private server: ServerType | undefined;
   url = '';
@@ -117,9 +119,12 @@ export class FakeMaster {
             ? { type: 'REGISTERED', registered }
             : { type: 'REREGISTERED', reregistered: registered },
         );
+        this.beat();
       },
       cancel: () => {
-        if (this.stream?.id === id) this.stream = undefined;
+        if (this.stream?.id !== id) return;
+        this.stream = undefined;
+        clearInterval(this.heartbeats);
       },
     });
     return new Response(body, {
@@ -137,7 +142,26 @@ export class FakeMaster {
   dropStream(): void {
     const stream = this.stream;
     this.stream = undefined;
+    clearInterval(this.heartbeats);
+    this.heartbeats = undefined;
     stream?.controller.close();
+  }
+
+  /**
+   * Heartbeats keep the agent from taking a silent stream for a dead one: without them a test
+   * that waits a few intervals between events (on a loaded machine) would see it reconnect.
+   */
+  private beat(): void {
+    clearInterval(this.heartbeats);
+    this.heartbeats = setInterval(() => {
+      try {
+        if (this.stream) this.send({ type: 'HEARTBEAT' });
+      } catch {
+        // The agent's side went away without a cancel: the next subscribe starts again.
+        clearInterval(this.heartbeats);
+      }
+    }, this.heartbeatIntervalSeconds * 1000);
+    this.heartbeats.unref();
   }
 
   get subscribed(): boolean {
