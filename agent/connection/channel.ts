@@ -7,7 +7,6 @@ import type { TrustStore } from '../../protocol/keys/trust.js';
 import type { AgentCall, AgentEvent } from '../../protocol/messages/agent.js';
 import { RecordIoDecoder } from '../../protocol/recordio.js';
 import { leaderBaseFrom } from '../../cli/client/leader.js';
-import type { IncomingMessage } from 'node:http';
 import { KeptAliveClient, readAnswer } from './kept-alive.js';
 import { MasterLocator, type MasterLocatorLimits } from './masters.js';
 
@@ -139,9 +138,13 @@ export class AgentChannel {
         message: 'the master answered without a stream id or body',
       });
     }
+    const reader = body.getReader();
     return ok({
       streamId,
-      events: this.readEvents(body, abort.signal),
+      events: this.readEvents({ next: () => reader.read() }, abort.signal, () => {
+        reader.releaseLock();
+        if (!abort.signal.aborted) void body.cancel().catch(() => undefined);
+      }),
       close: () => abort.abort(),
     });
   }
@@ -219,40 +222,13 @@ export class AgentChannel {
       this.answered = base;
       return ok({
         streamId,
-        events: this.readNodeEvents(answer.body, abort.signal),
+        events: this.readEvents(answer.body[Symbol.asyncIterator](), abort.signal, () => {
+          if (!answer.body.destroyed) answer.body.destroy();
+        }),
         close: () => abort.abort(),
       });
     }
     return err({ code: 'REDIRECT_LOOP', message: `more than ${REDIRECTS_MAX} redirects` });
-  }
-
-  private async *readNodeEvents(
-    body: IncomingMessage,
-    signal: AbortSignal,
-  ): AsyncIterable<AgentEvent> {
-    const decoder = new RecordIoDecoder();
-    const chunks = body[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        let chunk: IteratorResult<Buffer>;
-        try {
-          chunk = (await chunks.next()) as IteratorResult<Buffer>;
-        } catch (error) {
-          if (signal.aborted) return;
-          throw new ChannelFailure({
-            code: 'UNREACHABLE',
-            message: `stream broke: ${describe(error)}`,
-          });
-        }
-        if (chunk.done) return;
-        const records = decoder.push(chunk.value);
-        if (!records.ok)
-          throw new ChannelFailure({ code: 'BAD_STREAM', message: records.error.message });
-        for (const record of records.value) yield this.verify(record);
-      }
-    } finally {
-      if (!body.destroyed) body.destroy();
-    }
   }
 
   /** `send` over kept-alive connections: the same redirects and answers as `post`. */
@@ -349,17 +325,21 @@ export class AgentChannel {
     return err({ code: 'REDIRECT_LOOP', message: `more than ${REDIRECTS_MAX} redirects` });
   }
 
+  /**
+   * The signed events of a RecordIO stream, from its chunks (a web stream's reader or a Node
+   * response, both read as `{ done, value }`); `release` runs when reading stops, either way.
+   */
   private async *readEvents(
-    body: ReadableStream<Uint8Array>,
+    chunks: { next(): Promise<IteratorResult<Uint8Array>> },
     signal: AbortSignal,
+    release: () => void,
   ): AsyncIterable<AgentEvent> {
     const decoder = new RecordIoDecoder();
-    const reader = body.getReader();
     try {
       for (;;) {
-        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        let chunk: IteratorResult<Uint8Array>;
         try {
-          chunk = await reader.read();
+          chunk = await chunks.next();
         } catch (error) {
           if (signal.aborted) return;
           throw new ChannelFailure({
@@ -374,8 +354,7 @@ export class AgentChannel {
         for (const record of records.value) yield this.verify(record);
       }
     } finally {
-      reader.releaseLock();
-      if (!signal.aborted) void body.cancel().catch(() => undefined);
+      release();
     }
   }
 
