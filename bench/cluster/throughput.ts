@@ -20,8 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../../lib/log.js';
-import { startMaster } from '../../master/server/master-process.js';
+import { startBenchMaster } from './support/master.js';
 import type { ClientConfig, PhaseRequest, PhaseResult } from './client-child.js';
 import { uploadHello } from './support/hello.js';
 import { BenchChild } from './support/ipc.js';
@@ -60,14 +59,7 @@ if (api === 'jobs' && Math.max(tasks, latencyTasks) > JOBS_PHASE_MAX)
 
 const dir = await mkdtemp(join(tmpdir(), 'wasmos-bench-cluster-'));
 const keys = await makeBenchKeys(dir, agentCount);
-const master = await startMaster({
-  workDir: join(dir, 'master'),
-  keyFile: keys.masterKeyFile,
-  trustDir: keys.trustDir,
-  port: 0,
-  reloadTrust: false,
-  log: createLogger('master', { level: 'warn' }),
-});
+const master = await startBenchMaster(dir, keys);
 const children: BenchChild[] = [];
 try {
   const digest = await uploadHello(master.url);

@@ -17,8 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../../lib/log.js';
-import { startMaster } from '../../master/server/master-process.js';
+import { startBenchMaster } from '../cluster/support/master.js';
 import { BenchChild } from '../cluster/support/ipc.js';
 import { makeBenchKeys } from '../cluster/support/keys.js';
 import { cpuMs, loadAverage, positiveInt, positiveNumber } from '../cluster/support/measure.js';
@@ -55,14 +54,7 @@ export interface OffersLoadResult {
 
 const dir = await mkdtemp(join(tmpdir(), 'wasmos-bench-offers-'));
 const keys = await makeBenchKeys(dir, agents);
-const master = await startMaster({
-  workDir: join(dir, 'master'),
-  keyFile: keys.masterKeyFile,
-  trustDir: keys.trustDir,
-  port: 0,
-  reloadTrust: false,
-  log: createLogger('master', { level: 'warn' }),
-});
+const master = await startBenchMaster(dir, keys);
 const load = BenchChild.fork('load', new URL('./offers-load.js', import.meta.url).pathname, [
   JSON.stringify({
     url: master.url,
