@@ -3,7 +3,8 @@
  * ZooKeeper ensemble, three `wasmos master --zk` processes, two `wasmos agent` processes (one
  * finding the leader through ZooKeeper, one given the list of master URLs), and a signed-CBOR
  * framework launching a steady stream of tasks that follows the leader (through ZooKeeper) and
- * resubscribes with its framework id. The leader is killed with kill -9, then the new leader
+ * resubscribes with its framework id whenever its subscription ends (a kill, or a leader that
+ * lost its lease on a loaded machine and stepped down). The leader is killed with kill -9, then the new leader
  * too. The component is uploaded once, to the first leader: masters replicate it, so the later
  * leaders serve it. Every task whose launch a leader accepted reaches exactly one terminal
  * state, none that ran is reported lost or gone, a launch the dying leader never sent reconciles
@@ -42,7 +43,8 @@ const cli = join(repoRoot, 'dist', 'cli', 'main.js');
 const REGISTERED = 'registered with the master';
 /** Generous: JVMs, three masters, two agents and a session timeout on a loaded machine. */
 const DEADLINE_MS = 120_000;
-const SESSION_TIMEOUT = '2s';
+/** The session timeout the issue asks failover to be measured with (the lease is half). */
+const SESSION_TIMEOUT = '4s';
 /** Tasks launched after each failover before the next kill (the stream keeps going). */
 const TASKS_PER_TERM = 3;
 
@@ -138,13 +140,13 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
     startAgentProcess(keys, 1, masters.map((master) => master.url).join(','), agentDirs[1]!),
   );
   const framework = new ReconcilingFramework(leader, keys.framework, keys.masterTrust);
+  const stopFollowing = framework.follow(() => serving(zkUrl, dead));
+  let stopping = false;
   try {
-    await framework.subscribe();
     const submitted = new Map<string, number>();
     /** The agent each task was launched on: reconciliation names it, as a framework would. */
     const agentOf = new Map<string, string>();
     let sequence = 0;
-    let stopping = false;
     let term = 0;
     // The steady stream: one task per fresh offer; a task counts as submitted once a leader
     // accepted its launch (202). A launch that failed (leader gone) is not retried under the
@@ -186,6 +188,8 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
     );
 
     for (const round of [1, 2]) {
+      // The leader of now: a lease lost under load may have moved it since.
+      leader = await serving(zkUrl, dead);
       const killed = masters.find((master) => master.url === leader)!;
       const killedAt = Date.now();
       await killed.kill();
@@ -195,13 +199,12 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
         `kill ${round}: ${leader} serves ${Date.now() - killedAt} ms later (session ${SESSION_TIMEOUT})`,
       );
       framework.autoAcknowledge = true;
-      framework.url = leader;
       term = round;
-      await framework.subscribe();
       await until(() => launchedInTerm(round), `tasks launched after kill ${round}`, DEADLINE_MS);
     }
     stopping = true;
     await stream;
+    leader = await serving(zkUrl, dead);
 
     // Both agents follow: the one on zk:// and the one given the list (its first leader, to
     // which a standby redirected it, is dead; it goes back to the list).
@@ -313,6 +316,9 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
       console.error(`${master.url}:\n${master.messages.slice(-20).join('\n')}`);
     throw error;
   } finally {
+    // The stream and the follower stop on a failure too, or they would keep the file running.
+    stopping = true;
+    void stopFollowing();
     framework.close();
   }
 });

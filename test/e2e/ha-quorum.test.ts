@@ -102,17 +102,16 @@ test('one ZooKeeper server down: carries on; majority down: nobody leads, tasks 
   const first = await until(servingLeader, 'a serving leader', DEADLINE_MS);
   agent = startAgentProcess(keys, 0, zkUrl, join(keys.dir, 'agent'));
   const framework = new ReconcilingFramework(first.url, keys.framework, keys.masterTrust);
+  // Subscribed wherever a leader serves, again after each time it stops serving.
+  const stopFollowing = framework.follow(async () => (await until(servingLeader, 'a leader')).url);
   try {
     const loop = await upload(first.url, 'infinite-loop');
-    await framework.subscribe();
     await framework.launch((offer) => task('long', offer, loop, 600_000));
     await until(() => latest(framework, 'long')?.state === 'TASK_RUNNING', 'the task to run');
 
     // One ZooKeeper server of three killed: the quorum holds, a leader serves and launches.
     await zk.kill(1);
     const leader = await until(servingLeader, 'a leader with one server down', DEADLINE_MS);
-    framework.url = leader.url;
-    if (framework.ended) await framework.subscribe();
     const short = await upload(leader.url, 'infinite-loop');
     await framework.launch((offer) => task('short', offer, short, 1000));
     await until(
@@ -141,8 +140,6 @@ test('one ZooKeeper server down: carries on; majority down: nobody leads, tasks 
       'the agent to register again, with the restored leader',
       DEADLINE_MS,
     );
-    framework.url = restored.url;
-    await framework.subscribe();
     const seen = framework.updates.length;
     await until(
       async () => {
@@ -168,6 +165,7 @@ test('one ZooKeeper server down: carries on; majority down: nobody leads, tasks 
       console.error(`${master.url}:\n${master.messages.slice(-20).join('\n')}`);
     throw error;
   } finally {
+    void stopFollowing();
     framework.close();
   }
 });

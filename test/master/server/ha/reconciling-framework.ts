@@ -1,4 +1,4 @@
-/** The e2e framework plus explicit reconciliation, for failover tests. */
+/** The e2e framework plus explicit reconciliation and leader following, for failover tests. */
 import {
   Signer,
   type Identity,
@@ -7,12 +7,43 @@ import {
 } from '../../../../protocol/index.js';
 import { HttpFramework } from '../../../e2e/support/framework.js';
 
+const FOLLOW_POLL_MS = 50;
+
 export class ReconcilingFramework extends HttpFramework {
   private readonly callSigner: Signer;
 
   constructor(url: string, identity: Identity, masterTrust: TrustStore) {
     super(url, identity, masterTrust);
     this.callSigner = new Signer(identity);
+  }
+
+  /**
+   * Keeps the framework subscribed, as a framework driver does: whenever its subscription
+   * ends (the leader died, or lost its ZooKeeper lease and stepped down, which a loaded machine
+   * can cause at any time), `locate` names the serving leader and the framework subscribes
+   * there again with its id. Returns a function that stops following; nothing else may
+   * subscribe meanwhile.
+   */
+  follow(locate: () => Promise<string>): () => Promise<void> {
+    let stopped = false;
+    const following = (async () => {
+      while (!stopped) {
+        if (!this.ended) {
+          await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+          continue;
+        }
+        try {
+          this.url = await locate();
+          await this.subscribe();
+        } catch {
+          // No leader yet (or it went away mid-subscribe): look again.
+        }
+      }
+    })();
+    return async () => {
+      stopped = true;
+      await following;
+    };
   }
 
   /**
