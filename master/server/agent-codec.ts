@@ -6,7 +6,6 @@ import {
   type AgentEvent,
   type AgentInfo,
   type Attribute,
-  type Resource,
   type StatusUpdate,
   type Task,
 } from '../../protocol/index.js';
@@ -17,9 +16,9 @@ import type {
   AgentStatusUpdate,
   ReportedTask,
 } from '../core/messages.js';
-import { parseResources, Resources, type ResourceSpec } from '../core/resources.js';
 import type { CoreState } from '../core/state.js';
 import type { Runtime } from '../core/tasks.js';
+import { resourcesFromWire, resourcesToWire } from '../http/wire-resources.js';
 
 /**
  * The mapping between the agent channel's wire messages (protocol/messages/agent.ts, Mesos
@@ -50,42 +49,6 @@ export function launchPayloadOf(info: LaunchPayload): LaunchPayload {
     ...(info.data ? { data: info.data } : {}),
     ...(info.labels ? { labels: info.labels } : {}),
   };
-}
-
-/** Wire resources to a core resource set: scalars and ranges; each name once. */
-export function resourcesFromWire(list: readonly Resource[]): Result<Resources, string> {
-  const spec: Record<string, number | (readonly [number, number])[]> = {};
-  for (const resource of list) {
-    if (Object.hasOwn(spec, resource.name)) return err(`resource ${resource.name} is listed twice`);
-    if (resource.type === 'SCALAR') {
-      if (!resource.scalar) return err(`scalar resource ${resource.name} has no value`);
-      spec[resource.name] = resource.scalar.value;
-    } else if (resource.type === 'RANGES') {
-      spec[resource.name] = (resource.ranges?.range ?? []).map(
-        (range) => [range.begin, range.end] as const,
-      );
-    } else {
-      return err(`resource ${resource.name}: only SCALAR and RANGES resources are supported`);
-    }
-  }
-  const parsed = parseResources(spec as ResourceSpec);
-  return parsed.ok ? ok(parsed.value) : err(parsed.error.message);
-}
-
-export function resourcesToWire(resources: Resources): Resource[] {
-  const plain = resources.toPlain();
-  return [
-    ...Object.entries(plain.scalars).map(([name, value]): Resource => ({
-      name,
-      type: 'SCALAR',
-      scalar: { value },
-    })),
-    ...Object.entries(plain.ranges).map(([name, ranges]): Resource => ({
-      name,
-      type: 'RANGES',
-      ranges: { range: ranges.map(([begin, end]) => ({ begin, end })) },
-    })),
-  ];
 }
 
 /** Attributes become `name → text` (the allocator matches them as strings). */

@@ -8,15 +8,14 @@ import {
   fieldLimits,
   type Attribute,
   type Offer,
-  type Resource,
   type SchedulerCall,
   type SchedulerEvent,
   type TaskInfo,
   type TaskStatus,
 } from '../../protocol/index.js';
 import type { FrameworkEvent, FrameworkInput, OfferView, TaskLaunch } from '../core/messages.js';
-import { parseResources, type Resources } from '../core/resources.js';
 import type { TaskStatusView } from '../core/tasks.js';
+import { resourcesFromWire, resourcesToWire } from '../http/wire-resources.js';
 
 /** The role a framework gets when it names none, or Mesos's default role `*`. */
 export const DEFAULT_ROLE = 'default';
@@ -190,8 +189,8 @@ export function taskLaunchOf(info: TaskInfo): Result<TaskLaunch, MappingError> {
   if (!info.wasm && !info.command) {
     return invalid(`task ${taskId} has neither 'wasm' (a component) nor 'command'`);
   }
-  const resources = resourcesOf(info.resources);
-  if (!resources.ok) return invalid(`task ${taskId}: ${resources.error.message}`);
+  const resources = resourcesFromWire(info.resources);
+  if (!resources.ok) return invalid(`task ${taskId}: ${resources.error}`);
   const payload: LaunchPayload = info;
   return ok({
     taskId,
@@ -201,45 +200,6 @@ export function taskLaunchOf(info: TaskInfo): Result<TaskLaunch, MappingError> {
     runtime: info.wasm ? 'wasm' : 'linux',
     payload,
   });
-}
-
-/** Mesos Resource list → an exact resource set (SCALAR and RANGES; one entry per name). */
-export function resourcesOf(resources: readonly Resource[]): Result<Resources, MappingError> {
-  const spec: Record<string, number | Array<readonly [number, number]>> = {};
-  for (const resource of resources) {
-    if (Object.hasOwn(spec, resource.name)) {
-      return invalid(`resource '${resource.name}' is listed twice`);
-    }
-    if (resource.type === 'SCALAR') {
-      if (!resource.scalar) return invalid(`SCALAR resource '${resource.name}' has no 'scalar'`);
-      spec[resource.name] = resource.scalar.value;
-    } else if (resource.type === 'RANGES') {
-      if (!resource.ranges) return invalid(`RANGES resource '${resource.name}' has no 'ranges'`);
-      spec[resource.name] = resource.ranges.range.map((range) => [range.begin, range.end] as const);
-    } else {
-      return invalid(`resource '${resource.name}': ${resource.type} resources are not supported`);
-    }
-  }
-  const parsed = parseResources(spec);
-  return parsed.ok ? ok(parsed.value) : invalid(parsed.error.message);
-}
-
-/** An exact resource set → Mesos Resource list (SCALAR and RANGES). */
-export function wireResources(resources: Resources): Resource[] {
-  const plain = resources.toPlain();
-  const wire: Resource[] = Object.entries(plain.scalars).map(([name, value]) => ({
-    name,
-    type: 'SCALAR',
-    scalar: { value },
-  }));
-  for (const [name, list] of Object.entries(plain.ranges)) {
-    wire.push({
-      name,
-      type: 'RANGES',
-      ranges: { range: list.map(([begin, end]) => ({ begin, end })) },
-    });
-  }
-  return wire;
 }
 
 /** What SUBSCRIBED says about this master (Mesos MasterInfo: ip as a uint32, port). */
@@ -332,7 +292,7 @@ export function wireOffer(offer: OfferView): Offer {
     framework_id: { value: offer.frameworkId },
     agent_id: { value: offer.agentId },
     hostname: offer.hostname,
-    resources: wireResources(offer.resources),
+    resources: resourcesToWire(offer.resources),
     attributes,
     allocation_info: { role: offer.role },
     runtimes: [...offer.runtimes],

@@ -8,10 +8,8 @@ import {
   callInput,
   masterInfoFor,
   OFFERS_PER_EVENT_MAX,
-  resourcesOf,
   schedulerEventsOf,
   subscribeInput,
-  wireResources,
 } from '../../../master/server/scheduler-mapping.js';
 
 const masterInfo = masterInfoFor('m1', 'http://10.1.2.3:5050/api/v1/scheduler');
@@ -99,25 +97,6 @@ test('many offers are split over several OFFERS events', () => {
     events.map((event) => (event.type === 'OFFERS' ? event.offers.offers.length : 0)),
     [OFFERS_PER_EVENT_MAX, OFFERS_PER_EVENT_MAX, 1],
   );
-});
-
-test('resources: exact both ways; duplicates and SET/TEXT refused', () => {
-  const parsed = resourcesOf([
-    { name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 } },
-    { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 1, end: 2 }] } },
-  ]);
-  assert.ok(parsed.ok);
-  assert.ok(parsed.value.equals(Resources.of({ cpus: 0.1, ports: [[1, 2]] })));
-  assert.equal(resourcesOf(wireResources(parsed.value)), parsed);
-  const twice = resourcesOf([
-    { name: 'cpus', type: 'SCALAR', scalar: { value: 1 } },
-    { name: 'cpus', type: 'SCALAR', scalar: { value: 1 } },
-  ]);
-  assert.ok(!twice.ok && /twice/.test(twice.error.message));
-  const set = resourcesOf([{ name: 'disks', type: 'SET', set: { item: ['a'] } }]);
-  assert.ok(!set.ok && /SET/.test(set.error.message));
-  const negative = resourcesOf([{ name: 'cpus', type: 'SCALAR', scalar: { value: -1 } }]);
-  assert.ok(!negative.ok);
 });
 
 test('SUBSCRIBE: role * and none are the default role; capabilities and failover map', () => {
