@@ -1,7 +1,5 @@
 import * as assert from 'uvu/assert';
 import {
-  open,
-  RecordIoDecoder,
   ReplayGuard,
   Signer,
   type Identity,
@@ -12,6 +10,7 @@ import {
   type TaskStatus,
   type TrustStore,
 } from '../../../protocol/index.js';
+import { openMasterEvent, readRecords } from '../../support/signed-stream.js';
 import { until } from '../../support/until.js';
 
 /**
@@ -101,21 +100,10 @@ export class HttpFramework {
   }
 
   private async read(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new RecordIoDecoder();
-    const reader = body.getReader();
     try {
-      for (let read = await reader.read(); !read.done; read = await reader.read()) {
-        const records = decoder.push(read.value);
-        assert.ok(records.ok, 'the stream is valid RecordIO');
-        for (const record of records.value) {
-          const opened = open(record, this.masterTrust, this.replay, {
-            nowMs: Date.now(),
-            types: ['scheduler.event'],
-          });
-          assert.ok(opened.ok, opened.ok ? '' : opened.error.message);
-          if (opened.value.type === 'scheduler.event') this.receive(opened.value.body);
-        }
-      }
+      await readRecords(body, (record) =>
+        this.receive(openMasterEvent(record, this.masterTrust, this.replay, 'scheduler.event')),
+      );
     } catch {
       // The stream broke (master gone, or closed here): the test resubscribes when it needs to.
     } finally {

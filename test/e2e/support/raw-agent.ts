@@ -1,7 +1,4 @@
-import * as assert from 'uvu/assert';
 import {
-  open,
-  RecordIoDecoder,
   ReplayGuard,
   Signer,
   type AgentCall,
@@ -9,6 +6,7 @@ import {
   type Identity,
   type TrustStore,
 } from '../../../protocol/index.js';
+import { openMasterEvent, readRecords } from '../../support/signed-stream.js';
 
 export const AGENT_URL_PATH = '/api/v1/agent';
 
@@ -79,22 +77,10 @@ export class RawAgent {
   }
 
   private async read(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new RecordIoDecoder();
-    const reader = body.getReader();
     try {
-      for (let read = await reader.read(); !read.done; read = await reader.read()) {
-        const records = decoder.push(read.value);
-        assert.ok(records.ok, 'the stream is valid RecordIO');
-        for (const record of records.value) {
-          const opened = open(record, this.masterTrust, this.replay, {
-            nowMs: Date.now(),
-            types: ['agent.event'],
-          });
-          assert.ok(opened.ok, opened.ok ? '' : `event refused: ${opened.error.message}`);
-          assert.is(opened.value.signer.role, 'master');
-          if (opened.value.type === 'agent.event') this.events.push(opened.value.body);
-        }
-      }
+      await readRecords(body, (record) =>
+        this.events.push(openMasterEvent(record, this.masterTrust, this.replay, 'agent.event')),
+      );
     } catch (error) {
       if (!this.abort.signal.aborted) this.failure = error;
     } finally {

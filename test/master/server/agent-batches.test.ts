@@ -1,88 +1,41 @@
-import { sign } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger } from '../../../lib/log.js';
 import type { FrameworkEvent } from '../../../master/core/messages.js';
 import { Resources } from '../../../master/core/resources.js';
 import type { MasterContext } from '../../../master/server/context.js';
-import { startMaster, type RunningMaster } from '../../../master/server/master-process.js';
 import {
   agentBatchLimits,
-  ENVELOPE_VERSION,
-  encodeCbor,
-  newSessionId,
-  wrap,
   type AgentCall,
   type AgentEvent,
-  type AgentInfo,
-  type Identity,
   type StatusUpdate,
   type TaskState,
 } from '../../../protocol/index.js';
-import { makeClusterKeys, type ClusterKeys } from '../../e2e/support/keys.js';
 import { until } from '../../support/until.js';
-import { RawAgent } from '../../e2e/support/raw-agent.js';
+import type { RawAgent } from '../../e2e/support/raw-agent.js';
+import {
+  launchOnFirstOffer,
+  sealUnchecked,
+  subscribeDriverFramework,
+  withAgentChannelMaster,
+  type AgentChannelCluster,
+} from './agent-channel-harness.js';
 
 /**
  * The batched forms of the agent channel (docs/AGENT-CHANNEL.md, "Batching"): STATUS_UPDATES
  * stepped in order with per-update refusals, and ACKNOWLEDGE_UPDATES to agents that speak it.
  */
 
-const agentInfo: AgentInfo = {
-  hostname: 'edge-1',
-  resources: [
-    { name: 'cpus', type: 'SCALAR', scalar: { value: 2 } },
-    { name: 'mem', type: 'SCALAR', scalar: { value: 1024 } },
-  ],
-  attributes: [],
-  runtimes: ['wasm'],
-  version: 'test',
-};
+/** One agent key: each test drives a single raw agent. */
+const withMaster = (body: (cluster: AgentChannelCluster) => Promise<void>) =>
+  withAgentChannelMaster({ agentKeys: 1 }, body);
 
-interface Cluster {
-  readonly keys: ClusterKeys;
-  readonly master: RunningMaster;
-  readonly ctx: MasterContext;
-  /** A raw agent registered with a live stream, and its id. */
-  registered(): Promise<{ agent: RawAgent; agentId: string }>;
-}
-
-async function withMaster(body: (cluster: Cluster) => Promise<void>): Promise<void> {
-  const keys = await makeClusterKeys(1);
-  const master = await startMaster({
-    workDir: join(keys.dir, 'master'),
-    keyFile: keys.masterKeyFile,
-    trustDir: keys.trustDir,
-    port: 0,
-    log: createLogger('master', { level: 'error' }),
-    timings: { allocationIntervalMs: 50, agentHeartbeatIntervalMs: 200 },
-  });
-  const agents: RawAgent[] = [];
-  try {
-    await body({
-      keys,
-      master,
-      ctx: master.context!,
-      async registered() {
-        const agent = new RawAgent(master.url, keys.agents[0]!, keys.masterTrust);
-        agents.push(agent);
-        const response = await agent.subscribe({
-          type: 'REGISTER',
-          register: { agent_info: agentInfo },
-        });
-        assert.is(response.status, 200);
-        const first = await until(() => agent.events[0], 'REGISTERED');
-        assert.ok(first.type === 'REGISTERED');
-        return { agent, agentId: first.registered.agent_id.value };
-      },
-    });
-  } finally {
-    for (const agent of agents) agent.disconnect();
-    await master.stop();
-    await rm(keys.dir, { recursive: true, force: true });
-  }
+/** A raw agent registered with a live stream, and its id. */
+async function registeredAgent({
+  agent,
+  registered,
+}: AgentChannelCluster): Promise<{ agent: RawAgent; agentId: string }> {
+  const raw = agent(0);
+  return { agent: raw, agentId: await registered(raw) };
 }
 
 let uuidCounter = 0;
@@ -118,20 +71,6 @@ async function answerOf(response: Response): Promise<{ status: number; body: unk
   return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
 }
 
-/** An envelope signed correctly around a body the schema refuses (Signer would not seal it). */
-function sealUnchecked(identity: Identity, body: unknown): Uint8Array {
-  const payload = encodeCbor({
-    v: ENVELOPE_VERSION,
-    type: 'agent.call',
-    sender: identity.keyId,
-    sid: newSessionId(),
-    seq: 1,
-    ts: Date.now(),
-    body,
-  });
-  return wrap(payload, sign(null, payload, identity.privateKey));
-}
-
 type Ack = { task: string; uuid: string };
 
 /** Acknowledgements the agent received, one inner list per event record. */
@@ -159,30 +98,11 @@ async function frameworkWithTasks(
   agentId: string,
   taskIds: readonly string[],
 ): Promise<{ frameworkId: string; events: FrameworkEvent[] }> {
-  const events: FrameworkEvent[] = [];
-  ctx.streams.addFramework('fw-stream', { send: (event) => events.push(event), close() {} });
-  const subscribed = await ctx.driver.submit({
-    kind: 'subscribe',
-    streamId: 'fw-stream',
-    framework: {
-      name: 'test',
-      role: 'default',
-      user: 'u',
-      principal: 'p',
-      failoverTimeoutMs: 60_000,
-      partitionAware: true,
-    },
-  });
-  assert.ok(subscribed.ok && subscribed.value.kind === 'subscribed');
-  const frameworkId = subscribed.value.kind === 'subscribed' ? subscribed.value.frameworkId : '';
-  const offers = await until(() => events.find((event) => event.type === 'offers'), 'an offer');
-  assert.ok(offers.type === 'offers');
-  const accepted = await ctx.driver.submit({
-    kind: 'accept',
-    frameworkId,
-    streamId: 'fw-stream',
-    offerIds: [offers.offers[0]!.id],
-    launches: taskIds.map((taskId) => ({
+  const framework = await subscribeDriverFramework(ctx);
+  await launchOnFirstOffer(
+    ctx,
+    framework,
+    taskIds.map((taskId) => ({
       taskId,
       name: taskId,
       resources: Resources.of({ cpus: 0.1, mem: 16 }),
@@ -195,8 +115,8 @@ async function frameworkWithTasks(
         wasm: { digest: `sha256:${'ab'.repeat(32)}` },
       },
     })),
-  });
-  assert.ok(accepted.ok, 'the launches are accepted');
+  );
+  const { frameworkId, events } = framework;
   return { frameworkId, events };
 }
 
@@ -208,8 +128,9 @@ function forwarded(events: readonly FrameworkEvent[]): string[] {
 }
 
 test('STATUS_UPDATES is stepped in order; a bad update is refused alone; acknowledgements come back as one record', () =>
-  withMaster(async ({ ctx, registered }) => {
-    const { agent, agentId } = await registered();
+  withMaster(async (cluster) => {
+    const { ctx } = cluster;
+    const { agent, agentId } = await registeredAgent(cluster);
     const { frameworkId, events } = await frameworkWithTasks(ctx, agentId, ['t1', 't2', 't3']);
     const acknowledgeAll = async (updates: readonly StatusUpdate[]): Promise<void> => {
       // Submitted in one turn: the master delivers their acknowledgements together.
@@ -282,8 +203,9 @@ test('STATUS_UPDATES is stepped in order; a bad update is refused alone; acknowl
   }));
 
 test('a batch that is invalid as a whole is refused with a clear error and changes nothing', () =>
-  withMaster(async ({ keys, registered }) => {
-    const { agent, agentId } = await registered();
+  withMaster(async (cluster) => {
+    const { keys } = cluster;
+    const { agent, agentId } = await registeredAgent(cluster);
     // Updates of tasks the master does not know are acknowledged by the master itself, so an
     // update that was stepped shows up as an acknowledgement on the stream.
     const stray = update(agentId, 'fw-x', 'gone-1', 'TASK_FINISHED');
@@ -327,8 +249,8 @@ test('a batch that is invalid as a whole is refused with a clear error and chang
   }));
 
 test('STATUS_UPDATES needs the stream of the agent it names', () =>
-  withMaster(async ({ registered }) => {
-    const { agent, agentId } = await registered();
+  withMaster(async (cluster) => {
+    const { agent, agentId } = await registeredAgent(cluster);
     const call = batch(agentId, [update(agentId, 'fw-x', 'gone-1', 'TASK_FINISHED')]);
     const missing = await answerOf(await agent.post(agent.seal(call)));
     assert.is(missing.status, 400);

@@ -1,90 +1,23 @@
-import { sign } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger } from '../../../lib/log.js';
-import type { FrameworkEvent } from '../../../master/core/messages.js';
 import { Resources } from '../../../master/core/resources.js';
 import { requestTaskLogs } from '../../../master/server/agent-hub.js';
-import type { MasterContext } from '../../../master/server/context.js';
-import { startMaster, type RunningMaster } from '../../../master/server/master-process.js';
-import {
-  ENVELOPE_VERSION,
-  encodeCbor,
-  newSessionId,
-  wrap,
-  type AgentCall,
-  type AgentEvent,
-  type AgentInfo,
-  type Identity,
-} from '../../../protocol/index.js';
-import { makeClusterKeys, type ClusterKeys } from '../../e2e/support/keys.js';
+import type { AgentCall, AgentEvent } from '../../../protocol/index.js';
 import { until } from '../../support/until.js';
 import { RawAgent } from '../../e2e/support/raw-agent.js';
+import {
+  agentInfo,
+  launchOnFirstOffer,
+  sealUnchecked,
+  subscribeDriverFramework,
+  withAgentChannelMaster,
+  type AgentChannelCluster,
+} from './agent-channel-harness.js';
 
 const CALL_BYTES_MAX = 64 * 1024;
 
-const agentInfo: AgentInfo = {
-  hostname: 'edge-1',
-  resources: [
-    { name: 'cpus', type: 'SCALAR', scalar: { value: 2 } },
-    { name: 'mem', type: 'SCALAR', scalar: { value: 1024 } },
-  ],
-  attributes: [{ name: 'zone', type: 'TEXT', text: { value: 'edge-1' } }],
-  runtimes: ['wasm'],
-  version: 'test',
-};
-
-interface Cluster {
-  readonly keys: ClusterKeys;
-  readonly master: RunningMaster;
-  readonly ctx: MasterContext;
-  agent(index: number): RawAgent;
-  /** An agent registered with a live stream; returns its id. */
-  registered(agent: RawAgent): Promise<string>;
-}
-
-async function withMaster(body: (cluster: Cluster) => Promise<void>): Promise<void> {
-  const keys = await makeClusterKeys(2);
-  const master = await startMaster({
-    workDir: join(keys.dir, 'master'),
-    keyFile: keys.masterKeyFile,
-    trustDir: keys.trustDir,
-    port: 0,
-    log: createLogger('master', { level: 'error' }),
-    timings: { allocationIntervalMs: 50, agentHeartbeatIntervalMs: 200 },
-    httpLimits: { callBytesMax: CALL_BYTES_MAX },
-  });
-  const agents: RawAgent[] = [];
-  const cluster: Cluster = {
-    keys,
-    master,
-    ctx: master.context!,
-    agent(index) {
-      const agent = new RawAgent(master.url, keys.agents[index]!, keys.masterTrust);
-      agents.push(agent);
-      return agent;
-    },
-    async registered(agent) {
-      const response = await agent.subscribe({
-        type: 'REGISTER',
-        register: { agent_info: agentInfo },
-      });
-      assert.is(response.status, 200);
-      const first = await until(() => agent.events[0], 'REGISTERED');
-      assert.is(first.type, 'REGISTERED');
-      return first.type === 'REGISTERED' ? first.registered.agent_id.value : '';
-    },
-  };
-  try {
-    await body(cluster);
-  } finally {
-    for (const agent of agents) agent.disconnect();
-    await master.stop();
-    await rm(keys.dir, { recursive: true, force: true });
-  }
-}
+const withMaster = (body: (cluster: AgentChannelCluster) => Promise<void>) =>
+  withAgentChannelMaster({ agentKeys: 2, httpLimits: { callBytesMax: CALL_BYTES_MAX } }, body);
 
 const heartbeat = (agentId: string): AgentCall => ({
   type: 'HEARTBEAT',
@@ -94,20 +27,6 @@ const heartbeat = (agentId: string): AgentCall => ({
 async function errorCode(response: Response): Promise<string> {
   const body = (await response.json()) as { error?: { code?: string } };
   return body.error?.code ?? '';
-}
-
-/** An envelope signed correctly around a body the schema refuses (Signer would not seal it). */
-function sealUnchecked(identity: Identity, body: unknown): Uint8Array {
-  const payload = encodeCbor({
-    v: ENVELOPE_VERSION,
-    type: 'agent.call',
-    sender: identity.keyId,
-    sid: newSessionId(),
-    seq: 1,
-    ts: Date.now(),
-    body,
-  });
-  return wrap(payload, sign(null, payload, identity.privateKey));
 }
 
 test('REGISTER answers a stream of master-signed events: REGISTERED first, then heartbeats', () =>
@@ -323,47 +242,24 @@ test('launch, status update and acknowledgement travel the channel with their wi
   withMaster(async ({ agent, registered, ctx }) => {
     const a = agent(0);
     const agentId = await registered(a);
-    const events: FrameworkEvent[] = [];
-    ctx.streams.addFramework('fw-stream', { send: (event) => events.push(event), close() {} });
-    const subscribed = await ctx.driver.submit({
-      kind: 'subscribe',
-      streamId: 'fw-stream',
-      framework: {
-        name: 'test',
-        role: 'default',
-        user: 'u',
-        principal: 'p',
-        failoverTimeoutMs: 60_000,
-        partitionAware: true,
-      },
-    });
-    assert.ok(subscribed.ok && subscribed.value.kind === 'subscribed');
-    const frameworkId = subscribed.value.kind === 'subscribed' ? subscribed.value.frameworkId : '';
-    const offers = await until(() => events.find((event) => event.type === 'offers'), 'an offer');
-    assert.ok(offers.type === 'offers');
+    const framework = await subscribeDriverFramework(ctx);
+    const { frameworkId, events } = framework;
     const digest = `sha256:${'ab'.repeat(32)}`;
-    const accepted = await ctx.driver.submit({
-      kind: 'accept',
-      frameworkId,
-      streamId: 'fw-stream',
-      offerIds: [offers.offers[0]!.id],
-      launches: [
-        {
-          taskId: 't1',
+    await launchOnFirstOffer(ctx, framework, [
+      {
+        taskId: 't1',
+        name: 'hello',
+        resources: Resources.of({ cpus: 0.5, mem: 64 }),
+        runtime: 'wasm',
+        payload: {
           name: 'hello',
-          resources: Resources.of({ cpus: 0.5, mem: 64 }),
-          runtime: 'wasm',
-          payload: {
-            name: 'hello',
-            task_id: { value: 't1' },
-            agent_id: { value: agentId },
-            resources: [],
-            wasm: { digest, fuel: 1000 },
-          },
+          task_id: { value: 't1' },
+          agent_id: { value: agentId },
+          resources: [],
+          wasm: { digest, fuel: 1000 },
         },
-      ],
-    });
-    assert.ok(accepted.ok);
+      },
+    ]);
     const launch = await until(
       () =>
         a.events.find(
@@ -440,39 +336,17 @@ test('a task that ended while the stream was down is not reported TASK_GONE on R
   withMaster(async ({ agent, registered, ctx }) => {
     const a = agent(0);
     const agentId = await registered(a);
-    const events: FrameworkEvent[] = [];
-    ctx.streams.addFramework('fw', { send: (event) => events.push(event), close() {} });
-    const subscribed = await ctx.driver.submit({
-      kind: 'subscribe',
-      streamId: 'fw',
-      framework: {
-        name: 'test',
-        role: 'default',
-        user: 'u',
-        principal: 'p',
-        failoverTimeoutMs: 60_000,
-        partitionAware: true,
+    const framework = await subscribeDriverFramework(ctx, 'fw');
+    const { frameworkId, events } = framework;
+    await launchOnFirstOffer(ctx, framework, [
+      {
+        taskId: 't1',
+        name: 't1',
+        resources: Resources.of({ cpus: 1, mem: 64 }),
+        runtime: 'wasm',
+        payload: { wasm: { digest: `sha256:${'cd'.repeat(32)}` } },
       },
-    });
-    const frameworkId =
-      subscribed.ok && subscribed.value.kind === 'subscribed' ? subscribed.value.frameworkId : '';
-    const offer = await until(() => events.find((event) => event.type === 'offers'), 'an offer');
-    assert.ok(offer.type === 'offers');
-    await ctx.driver.submit({
-      kind: 'accept',
-      frameworkId,
-      streamId: 'fw',
-      offerIds: [offer.offers[0]!.id],
-      launches: [
-        {
-          taskId: 't1',
-          name: 't1',
-          resources: Resources.of({ cpus: 1, mem: 64 }),
-          runtime: 'wasm',
-          payload: { wasm: { digest: `sha256:${'cd'.repeat(32)}` } },
-        },
-      ],
-    });
+    ]);
     await until(() => a.events.some((event) => event.type === 'LAUNCH'), 'LAUNCH');
     const update = (state: 'TASK_RUNNING' | 'TASK_FINISHED', uuid: string) => ({
       framework_id: { value: frameworkId },

@@ -7,6 +7,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import { openMasterEvent, readRecords } from '../../support/signed-stream.js';
 import { until } from '../../support/until.js';
 import { createLogger } from '../../../lib/log.js';
 import type { AgentMessage } from '../../../master/core/messages.js';
@@ -20,8 +21,6 @@ import {
 import type { MasterContext } from '../../../master/server/context.js';
 import {
   generateIdentity,
-  open,
-  RecordIoDecoder,
   ReplayGuard,
   SchedulerEvent,
   Signer,
@@ -176,14 +175,8 @@ export class FrameworkClient {
   }
 
   private async read(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new RecordIoDecoder();
-    const reader = body.getReader();
     try {
-      for (let read = await reader.read(); !read.done; read = await reader.read()) {
-        const records = decoder.push(read.value);
-        assert.ok(records.ok, 'the stream is valid RecordIO');
-        for (const record of records.value) this.receive(record);
-      }
+      await readRecords(body, (record) => this.receive(record));
     } catch {
       // Aborted by the test, or the master went away.
     } finally {
@@ -194,13 +187,7 @@ export class FrameworkClient {
   private receive(record: Uint8Array): void {
     let event: SchedulerEvent;
     if (this.auth.encoding === 'cbor') {
-      const opened = open(record, this.masterPublic, this.replay, {
-        nowMs: Date.now(),
-        types: ['scheduler.event'],
-      });
-      assert.ok(opened.ok, `event signed by the master: ${opened.ok ? '' : opened.error.message}`);
-      assert.ok(opened.value.type === 'scheduler.event');
-      event = opened.value.body;
+      event = openMasterEvent(record, this.masterPublic, this.replay, 'scheduler.event');
     } else {
       const text = new TextDecoder().decode(record);
       this.rawEvents.push(text);
