@@ -3,13 +3,13 @@ import { err, ok, type Result } from '../../lib/result.js';
 import {
   open,
   SchedulerCall,
-  type ProtocolErrorCode,
   type ReplayGuard,
   type SchedulerEvent,
   type Signer,
   type TrustStore,
 } from '../../protocol/index.js';
 import { readBodyLimited } from './body.js';
+import { ENVELOPE_REFUSAL_STATUS } from './envelope-status.js';
 import type { HttpCredentials } from './credentials.js';
 
 /** The two encodings of the scheduler API, chosen by the request's Content-Type. */
@@ -45,18 +45,6 @@ export interface SchedulerCodecOptions {
   /** Absent: the JSON encoding is off (it is opt-in with `--http-credentials`). */
   readonly credentials?: HttpCredentials;
 }
-
-/** How each refusal of a signed envelope answers over HTTP. */
-const PROTOCOL_STATUS: Readonly<Record<ProtocolErrorCode, HttpFailure['status']>> = {
-  MALFORMED: 400,
-  TOO_LARGE: 413,
-  SCHEMA: 400,
-  STALE: 400,
-  REPLAYED: 400,
-  UNKNOWN_KEY: 403,
-  BAD_SIGNATURE: 403,
-  WRONG_ROLE: 403,
-};
 
 export function encodingOf(contentType: string | undefined): Encoding | undefined {
   const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
@@ -115,7 +103,7 @@ function decodeSigned(
   });
   if (!opened.ok) {
     const { code, message } = opened.error;
-    return err({ status: PROTOCOL_STATUS[code], code, message });
+    return err({ status: ENVELOPE_REFUSAL_STATUS[code], code, message });
   }
   const message = opened.value;
   if (message.type !== 'scheduler.call') {

@@ -1,15 +1,10 @@
 import { Hono, type Context } from 'hono';
-import {
-  open,
-  protocolLimits,
-  type AgentCall,
-  type ProtocolErrorCode,
-  type StatusUpdate,
-} from '../../protocol/index.js';
+import { open, protocolLimits, type AgentCall, type StatusUpdate } from '../../protocol/index.js';
 import type { CoreError } from '../core/errors.js';
 import type { AgentInput } from '../core/messages.js';
 import type { SubmitError } from './driver.js';
 import { readBodyLimited } from '../http/body.js';
+import { ENVELOPE_REFUSAL_STATUS } from '../http/envelope-status.js';
 import { callAgentId, statusUpdateFromWire, subscribeInputFromWire } from './agent-codec.js';
 import { agentHubOf, type AgentConnection } from './agent-hub.js';
 import type { MasterContext } from './context.js';
@@ -22,18 +17,6 @@ type Status = 400 | 403 | 413 | 415 | 503;
 
 /** A refused update's message in a STATUS_UPDATES answer is cut to this (the answer stays small). */
 export const REFUSED_UPDATE_MESSAGE_CHARS_MAX = 200;
-
-/** How each refusal of a signed envelope answers over HTTP. */
-const PROTOCOL_STATUS: Readonly<Record<ProtocolErrorCode, Status>> = {
-  MALFORMED: 400,
-  TOO_LARGE: 413,
-  SCHEMA: 400,
-  STALE: 400,
-  REPLAYED: 400,
-  UNKNOWN_KEY: 403,
-  BAD_SIGNATURE: 403,
-  WRONG_ROLE: 403,
-};
 
 /** How each core refusal answers: a key or stream that is not the agent's is 403, the rest 400. */
 const CORE_STATUS: Readonly<Record<CoreError['code'], Status>> = {
@@ -102,7 +85,10 @@ export function agentRoutes(ctx: MasterContext): Hono {
       types: ['agent.call'],
     });
     if (!opened.ok)
-      return refuse(context, { status: PROTOCOL_STATUS[opened.error.code], ...opened.error });
+      return refuse(context, {
+        status: ENVELOPE_REFUSAL_STATUS[opened.error.code],
+        ...opened.error,
+      });
     const message = opened.value;
     if (message.type !== 'agent.call' || message.signer.role !== 'agent') {
       return refuse(context, {
