@@ -7,6 +7,7 @@ import { Resources } from './resources.js';
 import { toView } from './status-updates.js';
 import {
   completeTask,
+  freshAgentBookkeeping,
   holdTask,
   holdZombie,
   nextId,
@@ -82,11 +83,7 @@ function newAgent(id: string, keyId: string, spec: AgentSpec, nowMs: number): Ag
     ...unavailableOf(spec),
     attributes: { ...spec.attributes },
     status: 'active',
-    offered: Resources.empty,
-    used: Resources.empty,
-    offerIds: new Set(),
-    tasks: new Map(),
-    zombies: new Map(),
+    ...freshAgentBookkeeping(),
     lastSeenMs: nowMs,
     reregisterDeadlineMs: undefined,
     statusChangedAtMs: nowMs,
@@ -474,44 +471,53 @@ export function markUnreachable(core: CoreState, agent: AgentState, nowMs: numbe
     agent.status !== 'gone' && agent.status !== 'unreachable',
     `agent ${agent.id} is admitted`,
   );
-  rescindAgentOffers(core, agent);
-  setStatus(agent, 'unreachable', nowMs);
-  agent.reregisterDeadlineMs = undefined;
-  core.out.persistNeeded = true;
-  dropAgentTasks(
-    core,
-    agent,
-    'TASK_UNREACHABLE',
-    'REASON_AGENT_REMOVED',
-    `agent ${agent.id} is unreachable`,
-    nowMs,
-  );
-  notifyFailure(core, agent);
+  removeAgent(core, agent, 'unreachable', nowMs, {
+    partitionAwareState: 'TASK_UNREACHABLE',
+    reason: 'REASON_AGENT_REMOVED',
+    message: `agent ${agent.id} is unreachable`,
+  });
 }
 
 /** An operator says the agent will never return (or it unregistered cleanly). */
 export function markGone(core: CoreState, agent: AgentState, nowMs: number, message: string): void {
+  removeAgent(core, agent, 'gone', nowMs, {
+    partitionAwareState: 'TASK_GONE_BY_OPERATOR',
+    reason: 'REASON_AGENT_REMOVED_BY_OPERATOR',
+    message,
+  });
+}
+
+/** What an agent's tasks become when it is removed (TASK_LOST for frameworks not partition-aware). */
+interface RemovedAgentTasks {
+  readonly partitionAwareState: TaskState;
+  readonly reason: TaskReason;
+  readonly message: string;
+}
+
+/**
+ * Unreachable or gone, the agent leaves the same way: its offers are rescinded, its status is
+ * recorded in the registry, its live tasks are reported ended (or unreachable) to their
+ * frameworks, and every framework hears of the agent's failure.
+ */
+function removeAgent(
+  core: CoreState,
+  agent: AgentState,
+  status: 'unreachable' | 'gone',
+  nowMs: number,
+  tasks: RemovedAgentTasks,
+): void {
   rescindAgentOffers(core, agent);
-  setStatus(agent, 'gone', nowMs);
+  setStatus(agent, status, nowMs);
   agent.reregisterDeadlineMs = undefined;
   core.out.persistNeeded = true;
-  dropAgentTasks(
-    core,
-    agent,
-    'TASK_GONE_BY_OPERATOR',
-    'REASON_AGENT_REMOVED_BY_OPERATOR',
-    message,
-    nowMs,
-  );
+  dropAgentTasks(core, agent, tasks, nowMs);
   notifyFailure(core, agent);
 }
 
 function dropAgentTasks(
   core: CoreState,
   agent: AgentState,
-  partitionAwareState: TaskState,
-  reason: TaskReason,
-  message: string,
+  { partitionAwareState, reason, message }: RemovedAgentTasks,
   nowMs: number,
 ): void {
   for (const task of [...agent.tasks.values()]) {

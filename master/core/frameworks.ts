@@ -2,9 +2,9 @@ import { assert } from '../../lib/assert.js';
 import { err, ok, type Result } from '../../lib/result.js';
 import { coreError, limitError, type CoreError } from './errors.js';
 import type { FrameworkSpec } from './messages.js';
-import { Resources } from './resources.js';
 import {
   completeTask,
+  freshFrameworkBookkeeping,
   holdZombie,
   isConnected,
   nextId,
@@ -95,13 +95,7 @@ function subscribeNew(
     partitionAware: spec.partitionAware,
     streamId,
     failoverDeadlineMs: undefined,
-    suppressed: false,
-    filters: new Map(),
-    offerIds: new Set(),
-    tasks: new Map(),
-    completed: [],
-    offered: Resources.empty,
-    used: Resources.empty,
+    ...freshFrameworkBookkeeping(),
     registeredAtMs: nowMs,
   };
   core.frameworks.set(framework.id, framework);

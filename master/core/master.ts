@@ -42,7 +42,14 @@ import { reconcile } from './reconciliation.js';
 import { Resources } from './resources.js';
 import { drfSorter } from './sorter/drf.js';
 import type { SorterFactory } from './sorter/sorter.js';
-import { Outbox, availableOn, type CoreConfig, type CoreState } from './state.js';
+import {
+  Outbox,
+  availableOn,
+  freshAgentBookkeeping,
+  freshFrameworkBookkeeping,
+  type CoreConfig,
+  type CoreState,
+} from './state.js';
 import { acknowledge, statusUpdate } from './status-updates.js';
 import { isTerminal, masterStatus } from './tasks.js';
 
@@ -130,11 +137,7 @@ export class MasterCore {
         runtimes: [],
         attributes: {},
         status,
-        offered: Resources.empty,
-        used: Resources.empty,
-        offerIds: new Set(),
-        tasks: new Map(),
-        zombies: new Map(),
+        ...freshAgentBookkeeping(),
         lastSeenMs: nowMs,
         reregisterDeadlineMs:
           status === 'recovering' ? nowMs + timings.agentReregisterTimeoutMs : undefined,
@@ -148,13 +151,7 @@ export class MasterCore {
         ...entry,
         streamId: undefined,
         failoverDeadlineMs: entry.failoverDeadlineMs ?? nowMs + graceMs,
-        suppressed: false,
-        filters: new Map(),
-        offerIds: new Set(),
-        tasks: new Map(),
-        completed: [],
-        offered: Resources.empty,
-        used: Resources.empty,
+        ...freshFrameworkBookkeeping(),
       });
     }
     for (const [role, weight] of Object.entries(registry.weights))

@@ -158,6 +158,44 @@ export function nextId(core: CoreState, kind: 'framework' | 'agent' | 'offer'): 
   return `${core.config.masterId}-${letter}${number}`;
 }
 
+/**
+ * The part of a framework's state the registry does not keep: a newly subscribed framework and
+ * one recovered from the registry after a restart both start with nothing offered, held or
+ * filtered.
+ */
+export function freshFrameworkBookkeeping(): Pick<
+  FrameworkState,
+  'suppressed' | 'filters' | 'offerIds' | 'tasks' | 'completed' | 'offered' | 'used'
+> {
+  return {
+    suppressed: false,
+    filters: new Map(),
+    offerIds: new Set(),
+    tasks: new Map(),
+    completed: [],
+    offered: Resources.empty,
+    used: Resources.empty,
+  };
+}
+
+/**
+ * The part of an agent's state the registry does not keep: a newly admitted agent and one
+ * recovered from the registry (until it re-registers with its tasks) both start with nothing
+ * offered or held.
+ */
+export function freshAgentBookkeeping(): Pick<
+  AgentState,
+  'offered' | 'used' | 'offerIds' | 'tasks' | 'zombies'
+> {
+  return {
+    offered: Resources.empty,
+    used: Resources.empty,
+    offerIds: new Set(),
+    tasks: new Map(),
+    zombies: new Map(),
+  };
+}
+
 // ---- accounting: every change of offered/used goes through these, in pairs --------------
 
 export function addOffer(core: CoreState, offer: OfferState): void {
