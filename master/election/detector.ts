@@ -16,6 +16,7 @@ import {
   mastersPath,
   type MasterInfo,
 } from './layout.js';
+import { connectElectionSession } from './session.js';
 import { Signal, sleepUnless } from './signal.js';
 
 export interface DetectorOptions {
@@ -108,14 +109,12 @@ export class LeaderDetector {
     while (!this.stopSignal.isFired) {
       let session: ZkSession | undefined;
       try {
-        session = await ZkSession.connect({
-          servers: this.options.servers,
-          sessionTimeoutMs: this.limits.sessionTimeoutMs,
-          connectTimeoutMs: this.limits.connectTimeoutMs,
-          requestTimeoutMs: electionTimings(this.limits.sessionTimeoutMs).requestTimeoutMs,
-          logger: this.logger,
-          ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
-        });
+        session = await connectElectionSession(
+          this.options,
+          this.limits,
+          electionTimings(this.limits.sessionTimeoutMs).requestTimeoutMs,
+          this.logger,
+        );
         await this.follow(session);
       } catch (error) {
         this.logger.warn('leader detection failed; reconnecting', { error: String(error) });

@@ -16,6 +16,7 @@ import {
   predecessorOf,
   type MasterInfo,
 } from './layout.js';
+import { connectElectionSession } from './session.js';
 import { Signal, sleepUnless } from './signal.js';
 
 export type ElectionEvent =
@@ -107,14 +108,12 @@ export class LeaderElection {
       let session: ZkSession | undefined;
       let reason: DeposedReason = 'session_failed';
       try {
-        session = await ZkSession.connect({
-          servers: this.options.servers,
-          sessionTimeoutMs: this.limits.sessionTimeoutMs,
-          connectTimeoutMs: this.limits.connectTimeoutMs,
-          requestTimeoutMs: this.timings.requestTimeoutMs,
-          logger: this.logger,
-          ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
-        });
+        session = await connectElectionSession(
+          this.options,
+          this.limits,
+          this.timings.requestTimeoutMs,
+          this.logger,
+        );
         reason = await this.candidacy(session);
       } catch (error) {
         this.logger.warn('election candidacy failed; rejoining', { error: String(error) });
