@@ -22,6 +22,7 @@ export * from './messages/task.js';
 export * from './messages/scheduler.js';
 export * from './messages/agent.js';
 export * from './messages/registry.js';
+export * from './messages/master.js';
 export { encodeRecord, RecordIoDecoder } from './recordio.js';
 export {
   formatPublicKeyFile,

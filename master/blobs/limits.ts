@@ -30,6 +30,11 @@ export const REPLICATION_LIMITS = {
   listPageMax: 1_000,
   /** Bytes of one listing page a master accepts from a peer. */
   listPageBytesMax: 256 * 1024,
+  /**
+   * Bytes of one signed call from a peer (`master.replicate`, `master.list_blobs`; each is a few
+   * hundred bytes): a larger body is refused with 413 before it is read whole.
+   */
+  callBytesMax: 4 * 1024,
 } as const;
 
 export type ReplicationLimits = { readonly [K in keyof typeof REPLICATION_LIMITS]: number };

@@ -5,7 +5,8 @@
  * - every master serves its own copies under `/api/v1/replica/blobs` (a listing and the bytes),
  *   leading or not;
  * - the leader acknowledges an upload only once `replicasMin` other masters hold it: it asks
- *   each (`POST /api/v1/replica/blobs/<hex>?from=<its id>`) to fetch the blob from it;
+ *   each (`POST /api/v1/replica/blobs/<hex>`, a signed `master.replicate`) to fetch the blob
+ *   from it;
  * - a master that misses a blob somebody asks for (an agent, after a failover) fetches it from
  *   its peers first;
  * - every master compares its blobs with every peer's every `mirrorIntervalMs` and fetches what
@@ -13,25 +14,36 @@
  *
  * A peer's bytes go through `BlobStore.put`, which checks them against the digest and the size
  * limits, so a peer cannot plant a blob under a wrong name nor grow a store past its limits.
+ *
+ * The calls that start work or reveal what a master holds (asking it to fetch, its listing) are
+ * signed envelopes from a master in the election (replica-auth.ts); the bytes of a blob, named
+ * by their digest, are open like `GET /api/v1/blobs/<digest>`.
  */
 import { Hono } from 'hono';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { z } from 'zod';
+import type { Clock } from '../../lib/clock.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { err, ok, type Result } from '../../lib/result.js';
+import type { Identity, TrustStore } from '../../protocol/index.js';
 import type { BlobStore } from './blob-store.js';
 import { type Digest, digestHex, parseDigest } from './digest.js';
 import type { ReplicationLimits } from './limits.js';
+import type { Peer } from './peer.js';
+import {
+  REPLICA_MEDIA_TYPE,
+  ReplicaAuth,
+  senderAmong,
+  type ReplicaCall,
+  type ReplicaCallType,
+  type ReplicaRefusal,
+} from './replica-auth.js';
+
+export type { Peer } from './peer.js';
 
 /** Where replicas are served on every master. */
 export const REPLICA_PREFIX = '/api/v1/replica/blobs';
-
-/** A master as the election names it. */
-export interface Peer {
-  readonly id: string;
-  readonly address: string;
-}
 
 /** What replication needs to know about the election (`Leadership` provides it). */
 export interface ReplicationView {
@@ -45,6 +57,11 @@ export interface BlobReplicationOptions {
   readonly store: BlobStore;
   /** This master's id in the election (sent as `from` when asking peers to fetch). */
   readonly selfId: string;
+  /** This master's key: signs its replica calls (the masters of an election share it). */
+  readonly identity: Identity;
+  /** The master's trust store: replica calls are accepted from its `master` keys only. */
+  readonly trust: TrustStore;
+  readonly clock?: Clock;
   readonly view: ReplicationView;
   readonly limits: ReplicationLimits;
   /** The largest blob this master stores (its `blobBytesMax`). */
@@ -82,6 +99,7 @@ export class BlobReplication {
   private readonly stopping = new AbortController();
   private wake: (() => void) | undefined;
   private mirroring: Promise<void> | undefined;
+  private readonly auth: ReplicaAuth;
 
   constructor(private readonly options: BlobReplicationOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -90,21 +108,46 @@ export class BlobReplication {
       if (!Number.isSafeInteger(value) || value < 0)
         throw new Error(`replication limit ${name} must be a non-negative integer`);
     }
-    if (limits.fetchesMax < 1 || limits.listPageMax < 1 || limits.mirrorIntervalMs < 1)
-      throw new Error('fetchesMax, listPageMax and mirrorIntervalMs must be positive');
+    if (
+      limits.fetchesMax < 1 ||
+      limits.listPageMax < 1 ||
+      limits.mirrorIntervalMs < 1 ||
+      limits.callBytesMax < 1
+    )
+      throw new Error(
+        'fetchesMax, listPageMax, mirrorIntervalMs and callBytesMax must be positive',
+      );
+    this.auth = new ReplicaAuth({
+      selfId: options.selfId,
+      identity: options.identity,
+      trust: options.trust,
+      callBytesMax: limits.callBytesMax,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
   }
 
   /** The routes every master serves under `REPLICA_PREFIX`, leading or not. */
   routes(): Hono {
     const { store, limits } = this.options;
     const routes = new Hono();
-    routes.get('/', async (c) => {
-      const after = c.req.query('after') ?? '';
-      if (after !== '' && !HEX.test(after))
-        return c.json(errorBody('BAD_CURSOR', 'after must be a sha256 hex digest'), 400);
-      const limitText = c.req.query('limit');
-      const limit = limitText === undefined ? limits.listPageMax : Number(limitText);
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > limits.listPageMax)
+    // The listing names every blob this master holds: only masters of the election may read it.
+    routes.get('/', (c) =>
+      c.json(
+        errorBody(
+          'SIGNED_CALL_REQUIRED',
+          'the listing is a POST of a signed master.list_blobs envelope (docs/HA.md)',
+        ),
+        405,
+        { allow: 'POST' },
+      ),
+    );
+    routes.post('/', async (c) => {
+      const call = await this.authenticate(c.req.raw, 'master.list_blobs');
+      if (!call.ok)
+        return c.json(errorBody(call.error.code, call.error.message), call.error.status);
+      const after = call.value.body.after ?? '';
+      const limit = call.value.body.limit ?? limits.listPageMax;
+      if (limit > limits.listPageMax)
         return c.json(
           errorBody('BAD_LIMIT', `limit must be 1 to listPageMax (${limits.listPageMax})`),
           400,
@@ -137,21 +180,22 @@ export class BlobReplication {
     routes.post('/:sha256', async (c) => {
       const digest = parseDigest(c.req.param('sha256'));
       if (!digest) return c.json(errorBody('BAD_DIGEST', 'the path must be a sha256 digest'), 400);
+      const call = await this.authenticate(c.req.raw, 'master.replicate');
+      if (!call.ok)
+        return c.json(errorBody(call.error.code, call.error.message), call.error.status);
+      // Signed for this digest only: the envelope cannot be replayed against another path.
+      if (call.value.body.digest !== digest)
+        return c.json(
+          errorBody('WRONG_DIGEST', `the call asks for ${call.value.body.digest}, not ${digest}`),
+          400,
+        );
       if (this.options.view.isServing())
         return c.json(errorBody('LEADING', 'the leader does not take replicas'), 409);
       const held = await store.info(digest);
       if (held) return c.json({ digest, bytes: held.bytes }, 200);
-      // Only ever from a master in the election: the request names one, it cannot point
-      // this master at an arbitrary address.
-      // A master that just started may not have listed the election yet.
-      const listed = await this.peersListed(this.deadline(limits.replicateTimeoutMs));
-      const from = listed?.find((peer) => peer.id === c.req.query('from'));
-      if (!from)
-        return c.json(
-          errorBody('UNKNOWN_PEER', 'from must name a master in the election; retry shortly'),
-          503,
-        );
-      const fetched = await this.fetchFrom(from, digest);
+      // Only ever from the master in the election that signed the call: it cannot point this
+      // master at an arbitrary address.
+      const fetched = await this.fetchFrom(call.value.peer, digest);
       if (!fetched.ok) return c.json(errorBody('NOT_REPLICATED', fetched.error), 502);
       const stored = await store.info(digest);
       return c.json({ digest, bytes: stored?.bytes ?? 0 }, 201);
@@ -160,12 +204,37 @@ export class BlobReplication {
   }
 
   /**
+   * Opens a replica call (replica-auth.ts) and finds the master in the election that sent it.
+   * A master that just started may not have listed the election yet: it waits for that
+   * listing (up to `replicateTimeoutMs`) rather than refuse a master it has not seen.
+   */
+  private async authenticate<T extends ReplicaCallType>(
+    request: Request,
+    type: T,
+  ): Promise<
+    Result<{ readonly body: ReplicaCall<T>['body']; readonly peer: Peer }, ReplicaRefusal>
+  > {
+    const call = await this.auth.open(request, type);
+    if (!call.ok) return call;
+    const listed = await this.peersListed(this.deadline(this.options.limits.replicateTimeoutMs));
+    if (!listed)
+      return err({
+        status: 503,
+        code: 'UNKNOWN_PEER',
+        message: 'this master has not listed the election yet; retry shortly',
+      });
+    const sender = senderAmong(listed, call.value.body.from, call.value.signer);
+    if (!sender.ok) return sender;
+    return ok({ body: call.value.body, peer: sender.value });
+  }
+
+  /**
    * Leader side of an upload: resolves once `replicasMin` other masters hold `digest` (fewer
    * when fewer are in the election), or with an error once that cannot happen or
    * `replicateTimeoutMs` passed.
    */
   async replicate(digest: Digest): Promise<Result<{ replicas: number }, string>> {
-    const { limits, selfId } = this.options;
+    const { limits } = this.options;
     const signal = this.deadline(limits.replicateTimeoutMs);
     // Not knowing the others yet (a master just elected) is not the same as being alone: wait
     // for the election's first listing rather than acknowledge on that.
@@ -173,13 +242,14 @@ export class BlobReplication {
     if (!targets) return err('the other masters in the election are not known yet');
     const needed = Math.min(limits.replicasMin, targets.length);
     if (needed === 0) return ok({ replicas: 0 });
-    const path = `${REPLICA_PREFIX}/${digestHex(digest)}?from=${encodeURIComponent(selfId)}`;
+    const path = `${REPLICA_PREFIX}/${digestHex(digest)}`;
     return new Promise((resolve) => {
       let held = 0;
       let settled = 0;
       const errors: string[] = [];
       for (const peer of targets) {
-        void this.post(peer, path, signal).then((asked) => {
+        const call = this.auth.seal('master.replicate', peer.id, { digest });
+        void this.post(peer, path, call, signal).then((asked) => {
           settled++;
           if (asked.ok) held++;
           else errors.push(`${peer.id}: ${asked.error}`);
@@ -326,11 +396,21 @@ export class BlobReplication {
     return AbortSignal.any([this.stopping.signal, AbortSignal.timeout(timeoutMs)]);
   }
 
-  private async post(peer: Peer, path: string, signal: AbortSignal): Promise<Result<true, string>> {
+  private async post(
+    peer: Peer,
+    path: string,
+    call: Uint8Array,
+    signal: AbortSignal,
+  ): Promise<Result<true, string>> {
     const url = this.options.peerUrl(peer.address, path);
     if (!url) return err(`unusable address ${JSON.stringify(peer.address)}`);
     try {
-      const response = await fetch(url, { method: 'POST', signal });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': REPLICA_MEDIA_TYPE },
+        body: call,
+        signal,
+      });
       const text = await response.text();
       if (response.status === 200 || response.status === 201) return ok(true);
       return err(`${response.status} ${text.slice(0, 200)}`);
@@ -341,13 +421,19 @@ export class BlobReplication {
 
   private async listPeer(peer: Peer, after: string): Promise<Result<Listing, string>> {
     const { limits } = this.options;
-    const url = this.options.peerUrl(
-      peer.address,
-      `${REPLICA_PREFIX}?limit=${limits.listPageMax}${after ? `&after=${after}` : ''}`,
-    );
+    const url = this.options.peerUrl(peer.address, REPLICA_PREFIX);
     if (!url) return err(`unusable address ${JSON.stringify(peer.address)}`);
+    const call = this.auth.seal('master.list_blobs', peer.id, {
+      limit: limits.listPageMax,
+      ...(after ? { after } : {}),
+    });
     try {
-      const response = await fetch(url, { signal: this.deadline(limits.fetchTimeoutMs) });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': REPLICA_MEDIA_TYPE },
+        body: call,
+        signal: this.deadline(limits.fetchTimeoutMs),
+      });
       const text = await readTextLimited(response, limits.listPageBytesMax);
       if (!text.ok) return text;
       if (response.status !== 200) return err(`${peer.id} answered ${response.status}`);

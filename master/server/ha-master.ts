@@ -85,6 +85,9 @@ export async function startHaMaster(options: HaMasterOptions): Promise<RunningHa
   const replication = new BlobReplication({
     store: resources.blobs,
     selfId: id,
+    identity: resources.identity,
+    trust: resources.trust,
+    clock: resources.clock,
     view: {
       peers: () => elected.leadership?.peers(),
       isServing: () => elected.leadership?.isServing() ?? false,

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Role } from '../keys/roles.js';
 import { AgentCall, AgentEvent } from './agent.js';
+import { MasterListBlobs, MasterReplicate } from './master.js';
 import { SchedulerCall, SchedulerEvent } from './scheduler.js';
 
 /**
@@ -13,6 +14,8 @@ export const messageTypes = {
   'scheduler.event': { schema: SchedulerEvent, signers: ['master'] },
   'agent.call': { schema: AgentCall, signers: ['agent'] },
   'agent.event': { schema: AgentEvent, signers: ['master'] },
+  'master.replicate': { schema: MasterReplicate, signers: ['master'] },
+  'master.list_blobs': { schema: MasterListBlobs, signers: ['master'] },
 } as const satisfies Record<string, MessageSpec>;
 
 export interface MessageSpec {

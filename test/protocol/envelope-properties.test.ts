@@ -147,6 +147,8 @@ test('every type signed by a role it does not allow is refused as WRONG_ROLE', (
     'scheduler.event': schedulerEvents[7],
     'agent.call': agentCalls[2],
     'agent.event': agentEvents[7],
+    'master.replicate': { digest: `sha256:${'a'.repeat(64)}`, from: 'master-a', to: 'master-b' },
+    'master.list_blobs': { from: 'master-a', to: 'master-b', limit: 10 },
   };
   for (const [type, spec] of Object.entries(messageTypes) as [
     MessageType,

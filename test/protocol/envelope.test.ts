@@ -77,6 +77,15 @@ test('every scheduler event round-trips through seal and open', () => {
   roundTrip(master.signer, 'scheduler.event', schedulerEvents);
 });
 
+test('the calls between masters round-trip through seal and open', () => {
+  const names = { from: 'master-0a1b2c3d4e5f', to: 'master-6a7b8c9d0e1f' };
+  roundTrip(master.signer, 'master.replicate', [{ digest: `sha256:${'0'.repeat(64)}`, ...names }]);
+  roundTrip(master.signer, 'master.list_blobs', [
+    names,
+    { ...names, after: 'f'.repeat(64), limit: 1000 },
+  ]);
+});
+
 test('every agent call and agent event round-trips through seal and open', () => {
   roundTrip(agent.signer, 'agent.call', agentCalls);
   roundTrip(master.signer, 'agent.event', agentEvents);
@@ -94,6 +103,8 @@ test('the fixtures hold an example of every variant of every message type', () =
   assert.equal(Object.keys(messageTypes).sort(), [
     'agent.call',
     'agent.event',
+    'master.list_blobs',
+    'master.replicate',
     'scheduler.call',
     'scheduler.event',
   ]);

@@ -1,7 +1,9 @@
 /**
  * Blob replication between masters over real HTTP: a peer's copy is fetched and checked against
  * its digest, the leader's upload waits for a copy, a master mirrors what it lacks, and bad or
- * oversized data from a peer is refused without changing the store.
+ * oversized data from a peer is refused without changing the store. The masters share one key
+ * and an empty trust directory (as `wasmos dev --ha`): each trusts its own key as a master's.
+ * How the replica calls are authenticated is in replica-auth.test.ts.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,11 +19,15 @@ import { digestHex, digestOf, type Digest } from '../../../master/blobs/digest.j
 import { REPLICATION_LIMITS } from '../../../master/blobs/limits.js';
 import { BlobReplication, REPLICA_PREFIX, type Peer } from '../../../master/blobs/replication.js';
 import { redirectTarget } from '../../../master/server/leader-gate.js';
+import { generateIdentity, rawPublicKey, Signer, TrustStore } from '../../../protocol/index.js';
 
 const BLOB_BYTES_MAX = 4096;
 const dirs: string[] = [];
 const servers: ServerType[] = [];
 const replications: BlobReplication[] = [];
+/** The key every master of the election shares. */
+const masterKey = generateIdentity();
+const publicKey = Buffer.from(rawPublicKey(masterKey.publicKey)).toString('base64');
 
 interface Node {
   readonly peer: Peer;
@@ -48,6 +54,8 @@ async function node(id: string, storeBytesMax = 1024 * 1024): Promise<Node> {
   const replication = new BlobReplication({
     store,
     selfId: id,
+    identity: masterKey,
+    trust: new TrustStore(),
     view: { peers: () => election.peers, isServing: () => election.serving },
     limits: { ...REPLICATION_LIMITS, replicateTimeoutMs: 10_000, fetchTimeoutMs: 10_000 },
     blobBytesMax: BLOB_BYTES_MAX,
@@ -55,13 +63,13 @@ async function node(id: string, storeBytesMax = 1024 * 1024): Promise<Node> {
   });
   replications.push(replication);
   const address = await listen(new Hono().route(REPLICA_PREFIX, replication.routes()));
-  return { peer: { id, address }, store, replication, election };
+  return { peer: { id, address, publicKey }, store, replication, election };
 }
 
 /** A peer that answers every replica request with `answer` (a misbehaving or broken master). */
 async function badPeer(id: string, answer: (path: string) => Response): Promise<Peer> {
   const address = await listen({ fetch: (request) => answer(new URL(request.url).pathname) });
-  return { id, address };
+  return { id, address, publicKey };
 }
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -97,11 +105,20 @@ test('the leader acknowledges once a standby fetched its copy from it', async ()
   const replicated = await leader.replication.replicate(digest);
   assert.equal(replicated, { ok: true, value: { replicas: 1 } });
   assert.is(await contents(standby.store, digest), 'component one');
-  // The leader itself refuses to take replicas.
+  // The leader itself refuses to take replicas, even when a master of the election asks.
+  leader.election.peers = [standby.peer];
+  const call = new Signer(masterKey).seal('master.replicate', {
+    digest,
+    from: standby.peer.id,
+    to: leader.peer.id,
+  });
   const asked = await fetch(`${leader.peer.address}${REPLICA_PREFIX}/${digestHex(digest)}`, {
     method: 'POST',
+    headers: { 'content-type': 'application/cbor' },
+    body: call,
   });
   assert.is(asked.status, 409);
+  assert.is(((await asked.json()) as { error: { code: string } }).error.code, 'LEADING');
 });
 
 test('no standby able to take a copy: the upload is not acknowledged', async () => {
@@ -144,9 +161,13 @@ test('a leader that has not listed the election yet waits for it instead of ackn
 test('a master mirrors every peer blob it lacks, across listing pages', async () => {
   const a = await node('a');
   const b = await node('b');
+  // `a` answers listings only to masters it sees in the election.
+  a.election.peers = [b.peer];
   const small = new BlobReplication({
     store: b.store,
     selfId: 'b',
+    identity: masterKey,
+    trust: new TrustStore(),
     view: { peers: () => [a.peer], isServing: () => false },
     limits: { ...REPLICATION_LIMITS, listPageMax: 2 },
     blobBytesMax: BLOB_BYTES_MAX,
@@ -221,13 +242,14 @@ test('wrong, oversized or malformed data from a peer is refused and stores nothi
   assert.equal(await self.store.list('', 10), []);
 });
 
-test('bad listing and replica requests get a clear 400', async () => {
+test('bad replica requests get a clear 4xx; an unsigned listing is refused', async () => {
   const self = await node('self');
   const base = `${self.peer.address}${REPLICA_PREFIX}`;
-  for (const path of ['?after=zz', '?limit=0', `?limit=${REPLICATION_LIMITS.listPageMax + 1}`]) {
+  for (const path of ['', '?after=zz', `?limit=${REPLICATION_LIMITS.listPageMax}`]) {
     const response = await fetch(`${base}${path}`);
-    assert.is(response.status, 400, path);
-    await response.body?.cancel();
+    assert.is(response.status, 405, path);
+    const body = (await response.json()) as { error: { code: string } };
+    assert.is(body.error.code, 'SIGNED_CALL_REQUIRED');
   }
   const bad = await fetch(`${base}/not-a-digest`, { method: 'POST' });
   assert.is(bad.status, 400);

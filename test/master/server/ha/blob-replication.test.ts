@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ZkEnsemble } from '../../../support/zookeeper.js';
 import { makeClusterKeys, type ClusterKeys } from '../../../e2e/support/keys.js';
 import { until } from '../../../support/until.js';
+import { Signer } from '../../../../protocol/index.js';
 import { HaMasterProcess, type HaMasterArgs } from './master-process.js';
 
 /** Generous: a session timeout of 2 s plus JVM and Node start-ups on a loaded machine. */
@@ -32,6 +33,18 @@ test.after(async () => {
 
 async function get(url: string, init?: RequestInit): Promise<Response | undefined> {
   return fetch(url, { signal: AbortSignal.timeout(10_000), ...init }).catch(() => undefined);
+}
+
+/** A standby's id in the election and the leader's, as the standby's `/health` names them. */
+async function standbyAndLeaderIds(
+  standby: HaMasterProcess,
+): Promise<{ id: string; leader: string } | undefined> {
+  const response = await get(`${standby.url}/health`);
+  const body = (await response?.json().catch(() => undefined)) as
+    { id?: string; leader?: { id?: string } | null } | undefined;
+  const id = body?.id;
+  const leader = body?.leader?.id;
+  return id && leader ? { id, leader } : undefined;
 }
 
 /** The one live master that serves as leader (its own answers name itself), if any. */
@@ -97,9 +110,22 @@ test('an acknowledged upload survives a kill -9 of the leader; a later master mi
     'the late master to mirror the component',
     DEADLINE_MS,
   );
-  const listing = (await (await get(`${late.url}/api/v1/replica/blobs`))!.json()) as {
-    blobs: { digest: string; bytes: number }[];
-  };
+  // Its listing is for the masters of the election only: unsigned, it is refused; signed with
+  // the masters' key in the name of another master, it names the component.
+  assert.is((await get(`${late.url}/api/v1/replica/blobs`))?.status, 405);
+  const ids = await until(
+    () => standbyAndLeaderIds(late),
+    'the late master to name itself and the leader',
+    DEADLINE_MS,
+  );
+  const call = new Signer(keys.master).seal('master.list_blobs', { from: ids.leader, to: ids.id });
+  const listed = await get(`${late.url}/api/v1/replica/blobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cbor' },
+    body: call,
+  });
+  assert.is(listed?.status, 200);
+  const listing = (await listed!.json()) as { blobs: { digest: string; bytes: number }[] };
   assert.equal(listing.blobs, [{ digest: `sha256:${hex}`, bytes: component.length }]);
 });
 
