@@ -7,6 +7,7 @@ import {
   optionalText,
   resources,
   text,
+  type JsonObject,
   type Resources,
 } from './json.js';
 
@@ -130,7 +131,33 @@ export function frameworkOf(value: unknown): Framework {
   };
 }
 
-export interface Task {
+/** What a task's last status said about how it went: the same facts on a task and on a job. */
+export interface TaskOutcome {
+  readonly reason: string | undefined;
+  readonly message: string | undefined;
+  readonly exitCode: number | undefined;
+  readonly fuelConsumed: number | undefined;
+  readonly peakMemoryBytes: number | undefined;
+  readonly durationMs: number | undefined;
+}
+
+/** The operator API spells its fields in snake_case (`exit_code`), the jobs API in camelCase. */
+type Spelling = 'snake_case' | 'camelCase';
+
+function outcomeOf(json: JsonObject, spelling: Spelling): TaskOutcome {
+  const field = (camelName: string): unknown =>
+    json[spelling === 'camelCase' ? camelName : camelName.replace(/[A-Z]/g, '_$&').toLowerCase()];
+  return {
+    reason: optionalText(field('reason')),
+    message: optionalText(field('message')),
+    exitCode: number(field('exitCode')),
+    fuelConsumed: number(field('fuelConsumed')),
+    peakMemoryBytes: number(field('peakMemoryBytes')),
+    durationMs: number(field('durationMs')),
+  };
+}
+
+export interface Task extends TaskOutcome {
   readonly id: string;
   readonly name: string;
   readonly frameworkId: string;
@@ -138,12 +165,6 @@ export interface Task {
   readonly state: string;
   readonly runtime: string;
   readonly resources: Resources;
-  readonly reason: string | undefined;
-  readonly message: string | undefined;
-  readonly exitCode: number | undefined;
-  readonly fuelConsumed: number | undefined;
-  readonly peakMemoryBytes: number | undefined;
-  readonly durationMs: number | undefined;
   readonly updatedMs: number | undefined;
 }
 
@@ -157,17 +178,12 @@ export function taskOf(value: unknown): Task {
     state: text(json['state'], 'unknown'),
     runtime: text(json['runtime']),
     resources: resources(json['resources']),
-    reason: optionalText(json['reason']),
-    message: optionalText(json['message']),
-    exitCode: number(json['exit_code']),
-    fuelConsumed: number(json['fuel_consumed']),
-    peakMemoryBytes: number(json['peak_memory_bytes']),
-    durationMs: number(json['duration_ms']),
+    ...outcomeOf(json, 'snake_case'),
     updatedMs: number(json['updated_ms']),
   };
 }
 
-export interface Job {
+export interface Job extends TaskOutcome {
   readonly id: string;
   readonly name: string;
   readonly state: string;
@@ -176,12 +192,6 @@ export interface Job {
   readonly agentId: string | undefined;
   readonly hostname: string | undefined;
   readonly submittedAtMs: number | undefined;
-  readonly reason: string | undefined;
-  readonly message: string | undefined;
-  readonly exitCode: number | undefined;
-  readonly fuelConsumed: number | undefined;
-  readonly peakMemoryBytes: number | undefined;
-  readonly durationMs: number | undefined;
   /** Why a queued job is not running yet. */
   readonly waiting: string | undefined;
 }
@@ -197,12 +207,7 @@ export function jobOf(value: unknown): Job {
     agentId: optionalText(json['agentId']),
     hostname: optionalText(json['hostname']),
     submittedAtMs: number(json['submittedAtMs']),
-    reason: optionalText(json['reason']),
-    message: optionalText(json['message']),
-    exitCode: number(json['exitCode']),
-    fuelConsumed: number(json['fuelConsumed']),
-    peakMemoryBytes: number(json['peakMemoryBytes']),
-    durationMs: number(json['durationMs']),
+    ...outcomeOf(json, 'camelCase'),
     waiting: optionalText(object(json['waiting'])['message']),
   };
 }
@@ -271,17 +276,26 @@ export function logChunkOf(value: unknown): LogChunk {
 export const getState = async (signal: AbortSignal) =>
   clusterStateOf(await getJson('state', signal));
 
-export const getAgents = async (signal: AbortSignal) =>
-  list(object(await getJson('agents', signal))['agents']).map(agentOf);
+/** A listing endpoint: the entries under `key` of the answer to `path`, each decoded. */
+async function getListing<Entry>(
+  path: string,
+  key: string,
+  entryOf: (value: unknown) => Entry,
+  signal: AbortSignal,
+): Promise<Entry[]> {
+  return list(object(await getJson(path, signal))[key]).map(entryOf);
+}
 
-export const getFrameworks = async (signal: AbortSignal) =>
-  list(object(await getJson('frameworks', signal))['frameworks']).map(frameworkOf);
+export const getAgents = (signal: AbortSignal) => getListing('agents', 'agents', agentOf, signal);
 
-export const getTasks = async (signal: AbortSignal) =>
-  list(object(await getJson(`tasks?limit=${UI_TASKS_LISTED_MAX}`, signal))['tasks']).map(taskOf);
+export const getFrameworks = (signal: AbortSignal) =>
+  getListing('frameworks', 'frameworks', frameworkOf, signal);
 
-export const getJobs = async (signal: AbortSignal) =>
-  list(object(await getJson(`jobs?limit=${UI_JOBS_LISTED_MAX}`, signal))['jobs']).map(jobOf);
+export const getTasks = (signal: AbortSignal) =>
+  getListing(`tasks?limit=${UI_TASKS_LISTED_MAX}`, 'tasks', taskOf, signal);
+
+export const getJobs = (signal: AbortSignal) =>
+  getListing(`jobs?limit=${UI_JOBS_LISTED_MAX}`, 'jobs', jobOf, signal);
 
 /** A job by id, or undefined when the master has none by that id. */
 export async function findJob(id: string, signal: AbortSignal): Promise<Job | undefined> {

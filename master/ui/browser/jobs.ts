@@ -1,6 +1,7 @@
 import { getJobs, type Job } from './api.js';
 import { el, routeLink, table } from './dom.js';
-import { bytes, count, duration, stateClass, time } from './format.js';
+import { bytes, count, duration, time } from './format.js';
+import { outcomeDetail, stateWithDetail } from './tasks.js';
 import type { View } from './view.js';
 
 /** Jobs submitted through POST /api/v1/jobs, newest first; a job's task has the job's id. */
@@ -34,11 +35,5 @@ export function jobsView(): View {
 }
 
 export function jobState(job: Job): HTMLElement {
-  const detail = job.waiting ?? [job.reason, job.message].filter(Boolean).join(': ');
-  return el(
-    'span',
-    {},
-    el('span', { class: stateClass(job.state) }, job.state),
-    detail ? el('div', { class: 'muted' }, detail) : null,
-  );
+  return stateWithDetail(job.state, job.waiting ?? outcomeDetail(job));
 }

@@ -1,4 +1,4 @@
-import { getTasks, UI_TASKS_LISTED_MAX, type Task } from './api.js';
+import { getTasks, UI_TASKS_LISTED_MAX, type Task, type TaskOutcome } from './api.js';
 import { el, routeLink, table } from './dom.js';
 import { bytes, count, duration, mebibytes, stateClass } from './format.js';
 import type { View } from './view.js';
@@ -42,11 +42,20 @@ export function tasksView(): View {
 }
 
 export function taskState(task: Task): HTMLElement {
-  const detail = [task.reason, task.message].filter(Boolean).join(': ');
+  return stateWithDetail(task.state, outcomeDetail(task));
+}
+
+/** The reason and message of a task's last status, as one line (empty when it gave neither). */
+export function outcomeDetail(outcome: TaskOutcome): string {
+  return [outcome.reason, outcome.message].filter(Boolean).join(': ');
+}
+
+/** A state, coloured by how it went, with why under it when there is a why. */
+export function stateWithDetail(state: string, detail: string): HTMLElement {
   return el(
     'span',
     {},
-    el('span', { class: stateClass(task.state) }, task.state),
+    el('span', { class: stateClass(state) }, state),
     detail ? el('div', { class: 'muted' }, detail) : null,
   );
 }
