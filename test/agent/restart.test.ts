@@ -9,10 +9,9 @@ import { formatPublicKeyFile } from '../../protocol/keys/files.js';
 import { generateIdentity } from '../../protocol/keys/identity.js';
 import type { TaskInfo } from '../../protocol/messages/task.js';
 import { eventually, FakeMaster } from './support/fake-master.js';
+import { programBytes as program } from '../support/programs.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const program = (name: string) =>
-  new Uint8Array(readFileSync(join(root, 'components/built/programs', `${name}.wasm`)));
 
 const master = new FakeMaster();
 const identity = generateIdentity();

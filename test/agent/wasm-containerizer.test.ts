@@ -15,9 +15,9 @@ import {
   type SuiteTask,
   type SuiteTaskKind,
 } from './containerizer-suite.js';
+import { programPath as program } from '../support/programs.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const program = (name: string): string => join(root, 'components/built/programs', `${name}.wasm`);
 const exitWith = join(root, 'test/agent/fixtures/exit-with.wasm');
 const MiB = 1024 * 1024;
 

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DevCluster, ROOT, wasmos } from './cli-harness.js';
+import { DevCluster, wasmos } from './cli-harness.js';
 import { until } from '../support/until.js';
+import { programPath } from '../support/programs.js';
 
-const hello = join(ROOT, 'components', 'built', 'programs', 'hello.wasm');
+const hello = programPath('hello');
 
 interface Job {
   readonly id: string;

@@ -1,19 +1,18 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLI, DevCluster, ROOT, wasmos } from './cli-harness.js';
 import { until } from '../support/until.js';
+import { programPath as program, uploadProgram } from '../support/programs.js';
 
 /**
  * End to end, as a user drives it: `wasmos dev` in the background (two agents with 1 cpu each),
  * then `wasmos run`, `tasks`, `agents`, `frameworks`, `logs`, `kill` as separate processes.
  */
 
-const program = (name: string) => join(ROOT, 'components', 'built', 'programs', `${name}.wasm`);
 const TASKS = 200;
 
 let stateDir = '';
@@ -46,17 +45,14 @@ async function getJson<T>(path: string): Promise<T> {
 }
 
 test(`${TASKS} tasks at once over two 1-cpu agents: all finish, each ran once, none lost`, async () => {
-  const bytes = await readFile(program('hello'));
-  const hex = createHash('sha256').update(bytes).digest('hex');
-  const put = await fetch(`${cluster.url}/api/v1/blobs/${hex}`, { method: 'PUT', body: bytes });
-  assert.ok(put.ok, `upload: ${put.status}`);
+  const digest = await uploadProgram(cluster.url, 'hello');
   const submitted = await Promise.all(
     Array.from({ length: TASKS }, async () => {
       const response = await fetch(`${cluster.url}/api/v1/jobs`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
-          wasm: { digest: `sha256:${hex}` },
+          wasm: { digest },
           resources: { cpus: 0.1, mem: 32 },
         }),
       });

@@ -4,8 +4,7 @@
  * and the UI driven in headless Chromium. Data from tasks (names, output) is hostile on purpose:
  * it must show as text and never become markup or run.
  */
-import { createHash } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
@@ -14,7 +13,8 @@ import { startMaster, type RunningMaster } from '../../master/server/master-proc
 import { UI_CONTENT_SECURITY_POLICY } from '../../master/ui/security.js';
 import { makeClusterKeys, type ClusterKeys } from '../e2e/support/keys.js';
 import { until } from '../support/until.js';
-import { repoRoot, startAgentProcess, type CliProcess } from '../e2e/support/processes.js';
+import { startAgentProcess, type CliProcess } from '../e2e/support/processes.js';
+import { uploadProgram } from '../support/programs.js';
 import { launchChromium, UI_DEADLINE_MS } from './browser.js';
 
 /** Would set a global if the browser ever ran it as markup. */
@@ -73,14 +73,6 @@ async function openPage(): Promise<{ page: Page; problems: string[] }> {
       problems.push(`console: ${message.text()}`);
   });
   return { page, problems };
-}
-
-async function upload(url: string, program: string): Promise<string> {
-  const bytes = await readFile(join(repoRoot, 'components/built/programs', `${program}.wasm`));
-  const hex = createHash('sha256').update(bytes).digest('hex');
-  const response = await fetch(`${url}/api/v1/blobs/${hex}`, { method: 'PUT', body: bytes });
-  assert.ok(response.status === 201 || response.status === 200, await response.text());
-  return `sha256:${hex}`;
 }
 
 /** Waits until the page's main view contains `text` (as text, anywhere in it). */
@@ -169,7 +161,7 @@ test('the overview and agents pages show the registered agent', async () => {
 
 test('a submitted job reaches TASK_FINISHED in the UI and its output shows as text', async () => {
   const { master } = the();
-  const digest = await upload(master.url, 'args-echo');
+  const digest = await uploadProgram(master.url, 'args-echo');
   const submitted = await fetch(`${master.url}/api/v1/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -214,7 +206,7 @@ test('a submitted job reaches TASK_FINISHED in the UI and its output shows as te
 
 test('a flooding task output is followed to its end: whole lines in order, the same end as the agent', async () => {
   const { master } = the();
-  const digest = await upload(master.url, 'output-flood');
+  const digest = await uploadProgram(master.url, 'output-flood');
   // Prints lines as fast as it can until its 3 s timeout ends it: megabytes (many log chunks)
   // on a quiet machine, fewer under load. The page opens while it is queued or running and
   // follows it to the end; whatever the volume, what it shows must be the stream, in order.

@@ -9,13 +9,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Executor, type PreparedModule } from '../../wasi-executor/executor.js';
 import { text } from './programs.js';
+import { programBytes } from '../support/programs.js';
 
 const textkit = new Uint8Array(
   readFileSync(new URL('../../../components/built/p2/textkit.wasm', import.meta.url)),
 );
-const pathEscape = new Uint8Array(
-  readFileSync(new URL('../../../components/built/programs/path-escape.wasm', import.meta.url)),
-);
+const pathEscape = programBytes('path-escape');
 const workDir = mkdtempSync(join(tmpdir(), 'wasmos-cold-start-'));
 const executor = new Executor({ workDir, limits: { workersMax: 1 } });
 

@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Executor } from '../../wasi-executor/executor.js';
 import { text } from './programs.js';
+import { programBytes } from '../support/programs.js';
 
 const executor = new Executor({ limits: { workersMax: 1 } });
 const hello = new Uint8Array(
@@ -28,11 +29,7 @@ test('a wasi:cli/command component is detected, prepared and run by the worker p
 });
 
 test('a component and a preview1 module share one warm worker in turn', async () => {
-  const module = await executor.prepare(
-    new Uint8Array(
-      readFileSync(new URL('../../../components/built/programs/hello.wasm', import.meta.url)),
-    ),
-  );
+  const module = await executor.prepare(programBytes('hello'));
   const component = await executor.prepare(hello);
   assert.ok(module.ok && component.ok);
   if (!module.ok || !component.ok) return;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Executor } from '../../wasi-executor/executor.js';
-import { runProgram, text } from './programs.js';
+import { programBytes, runProgram, text } from './programs.js';
 
 const executor = new Executor({ limits: { workersMax: 1 } });
 const scratch = mkdtempSync(join(tmpdir(), 'wasmos-permissions-'));
@@ -107,11 +107,7 @@ test('dotdot, absolute paths and symlinks out of the preopen are all refused', a
 });
 
 test('a preopen that does not exist is refused before running, with invalid_spec', async () => {
-  const prepared = await executor.prepare(
-    new Uint8Array(
-      readFileSync(new URL('../../../components/built/programs/hello.wasm', import.meta.url)),
-    ),
-  );
+  const prepared = await executor.prepare(programBytes('hello'));
   assert.ok(prepared.ok);
   const run = await executor.run(prepared.value, {
     preopens: [{ hostPath: join(scratch, 'missing'), guestPath: '/x', writable: false }],

@@ -1,14 +1,9 @@
 // Test helpers: the built test programs, and an executor for a test file.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Executor, type PreparedModule } from '../../wasi-executor/executor.js';
 import type { TaskResult, TaskSpec } from '../../wasi-executor/types.js';
+import { programBytes } from '../support/programs.js';
 
-const builtDir = fileURLToPath(new URL('../../../components/built/programs/', import.meta.url));
-
-export function programBytes(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(`${builtDir}${name}.wasm`));
-}
+export { programBytes };
 
 export async function prepareProgram(executor: Executor, name: string): Promise<PreparedModule> {
   const prepared = await executor.prepare(programBytes(name));
