@@ -65,12 +65,32 @@ async function openManager(
   });
 }
 
-test('an update is on disk before it is sent, and is retried with backoff until acknowledged', async () => {
+/** A manager on a fresh directory at time 0, connected to a fake master that takes everything. */
+async function connectedManager(batching?: UpdateBatching): Promise<{
+  dir: string;
+  clock: ManualClock;
+  transport: FakeTransport;
+  manager: StatusUpdateManager;
+}> {
   const dir = freshDir();
   const clock = new ManualClock(0);
   const transport = new FakeTransport(clock);
-  const manager = await openManager(dir, clock);
+  const manager = await openManager(dir, clock, batching);
   manager.connected(transport);
+  return { dir, clock, transport, manager };
+}
+
+/** Queues `updates` in one turn (so they may share a call) and waits until they are sent. */
+async function updateTogether(
+  manager: StatusUpdateManager,
+  updates: readonly TaskStatus[],
+): Promise<void> {
+  await Promise.all(updates.map((each) => manager.update('fw', each)));
+  await manager.settled();
+}
+
+test('an update is on disk before it is sent, and is retried with backoff until acknowledged', async () => {
+  const { dir, clock, transport, manager } = await connectedManager();
   const running = status('t1', 'TASK_RUNNING');
   await manager.update('fw', running);
   await manager.settled();
@@ -91,10 +111,7 @@ test('an update is on disk before it is sent, and is retried with backoff until 
 });
 
 test('updates of one task go out in order, each only after the previous is acknowledged', async () => {
-  const clock = new ManualClock(0);
-  const transport = new FakeTransport(clock);
-  const manager = await openManager(freshDir(), clock);
-  manager.connected(transport);
+  const { transport, manager } = await connectedManager();
   const updates = [
     status('t1', 'TASK_STARTING'),
     status('t1', 'TASK_RUNNING'),
@@ -204,26 +221,18 @@ test('a torn last record (a crash mid-write) is ignored on recovery', async () =
 });
 
 test('updates of several tasks queued in one turn go out in one call', async () => {
-  const clock = new ManualClock(0);
-  const transport = new FakeTransport(clock);
-  const manager = await openManager(freshDir(), clock);
-  manager.connected(transport);
+  const { transport, manager } = await connectedManager();
   const updates = ['t1', 't2', 't3', 't4'].map((task) => status(task, 'TASK_RUNNING'));
-  await Promise.all(updates.map((each) => manager.update('fw', each)));
-  await manager.settled();
+  await updateTogether(manager, updates);
   assert.equal(transport.calls, [updates.map((each) => each.uuid!)]);
   await manager.close();
 });
 
 test('a batch whose acknowledgements were lost is resent with the same uuids; an acknowledged update is not', async () => {
-  const clock = new ManualClock(0);
-  const transport = new FakeTransport(clock);
-  const manager = await openManager(freshDir(), clock);
-  manager.connected(transport);
+  const { clock, transport, manager } = await connectedManager();
   const a = status('t1', 'TASK_RUNNING');
   const b = status('t2', 'TASK_RUNNING');
-  await Promise.all([manager.update('fw', a), manager.update('fw', b)]);
-  await manager.settled();
+  await updateTogether(manager, [a, b]);
   assert.equal(transport.calls, [[a.uuid!, b.uuid!]]);
   clock.advanceMs(1000); // no acknowledgement came: both are due again
   await manager.settled();
@@ -240,15 +249,11 @@ test('a batch whose acknowledgements were lost is resent with the same uuids; an
 });
 
 test('an update the master refuses in a batch is resent; its neighbours are not held back', async () => {
-  const clock = new ManualClock(0);
-  const transport = new FakeTransport(clock);
-  const manager = await openManager(freshDir(), clock);
-  manager.connected(transport);
+  const { clock, transport, manager } = await connectedManager();
   const a = status('t1', 'TASK_RUNNING');
   const b = status('t2', 'TASK_RUNNING');
   transport.refuse.add(a.uuid!);
-  await Promise.all([manager.update('fw', a), manager.update('fw', b)]);
-  await manager.settled();
+  await updateTogether(manager, [a, b]);
   await manager.acknowledge('fw', 't2', b.uuid!);
   const next = status('t2', 'TASK_FINISHED');
   await manager.update('fw', next);
@@ -263,15 +268,11 @@ test('an update the master refuses in a batch is resent; its neighbours are not 
 });
 
 test('a call that fails as a whole is resent as a whole', async () => {
-  const clock = new ManualClock(0);
-  const transport = new FakeTransport(clock);
-  const manager = await openManager(freshDir(), clock);
-  manager.connected(transport);
+  const { clock, transport, manager } = await connectedManager();
   transport.fail = true;
   const a = status('t1', 'TASK_RUNNING');
   const b = status('t2', 'TASK_RUNNING');
-  await Promise.all([manager.update('fw', a), manager.update('fw', b)]);
-  await manager.settled();
+  await updateTogether(manager, [a, b]);
   transport.fail = false;
   clock.advanceMs(1000);
   await manager.settled();
@@ -298,14 +299,11 @@ test('after a restart the unacknowledged updates of every task go out in one cal
 });
 
 test('calls are bounded by count and by estimated bytes; a window groups updates due within it', async () => {
-  const clock = new ManualClock(0);
-  const transport = new FakeTransport(clock);
-  const manager = await openManager(freshDir(), clock, {
+  const { clock, transport, manager } = await connectedManager({
     windowMs: 5,
     updatesMax: 2,
     bytesMax: 64 * 1024,
   });
-  manager.connected(transport);
   const first = status('t1', 'TASK_RUNNING');
   await manager.update('fw', first);
   clock.advanceMs(3);

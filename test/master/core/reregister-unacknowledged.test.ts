@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AgentStatusUpdate } from '../../../master/core/messages.js';
+import type { AgentStatusUpdate, ReportedTask } from '../../../master/core/messages.js';
 import { decodeRegistry, encodeRegistry } from '../../../master/core/registry.js';
 import { Resources } from '../../../master/core/resources.js';
 import type { TaskStatusView } from '../../../master/core/tasks.js';
@@ -28,14 +28,7 @@ function setupRunning() {
   assert.ok(h.launch(frameworkId, 's1', offer.id, [{}]).ok);
   const update = { ...finished(frameworkId, 'u-run'), state: 'TASK_RUNNING' as const };
   assert.ok(h.step({ kind: 'statusUpdate', keyId: 'key-h1', agentId, update }).ok);
-  h.step({
-    kind: 'acknowledge',
-    frameworkId,
-    streamId: 's1',
-    agentId,
-    taskId: 't0',
-    uuid: 'u-run',
-  });
+  acknowledge(h, frameworkId, 's1', agentId, 'u-run');
   return { h, agentId, frameworkId };
 }
 
@@ -60,15 +53,57 @@ function updates(h: MasterHarness, frameworkId: string): TaskStatusView[] {
     .flatMap((event) => (event.type === 'update' ? [event.status] : []));
 }
 
-test('a task ended during a disconnection is not reported gone; its real update follows', () => {
-  const { h, agentId, frameworkId } = setupRunning();
-  h.step({ kind: 'agentDisconnected', agentId });
-  const reregistered = h.step({
+/** The framework acknowledges t0's update `uuid`, on its stream `streamId`. */
+function acknowledge(
+  h: MasterHarness,
+  frameworkId: string,
+  streamId: string,
+  agentId: string,
+  uuid: string,
+) {
+  return h.step({ kind: 'acknowledge', frameworkId, streamId, agentId, taskId: 't0', uuid });
+}
+
+/** Whether the master has passed the acknowledgement of `uuid` on to the agent. */
+function acknowledgedToAgent(h: MasterHarness, agentId: string, uuid: string): boolean {
+  return h
+    .messagesFor(agentId)
+    .some((message) => message.type === 'acknowledgeUpdate' && message.uuid === uuid);
+}
+
+/** The agent sends (or resends) t0's terminal update `uuid`. */
+function sendFinished(h: MasterHarness, agentId: string, frameworkId: string, uuid: string) {
+  return h.step({
+    kind: 'statusUpdate',
+    keyId: 'key-h1',
+    agentId,
+    update: finished(frameworkId, uuid),
+  });
+}
+
+/** The agent re-registers with `tasks` (none by default) and its unacknowledged updates. */
+function reregister(
+  h: MasterHarness,
+  agentId: string,
+  report: {
+    tasks?: readonly ReportedTask[];
+    unacknowledged?: readonly AgentStatusUpdate[];
+  } = {},
+) {
+  return h.step({
     kind: 'reregisterAgent',
     keyId: 'key-h1',
     agentId,
     agent: spec,
-    tasks: [],
+    tasks: report.tasks ?? [],
+    ...(report.unacknowledged ? { unacknowledged: report.unacknowledged } : {}),
+  });
+}
+
+test('a task ended during a disconnection is not reported gone; its real update follows', () => {
+  const { h, agentId, frameworkId } = setupRunning();
+  h.step({ kind: 'agentDisconnected', agentId });
+  const reregistered = reregister(h, agentId, {
     unacknowledged: [finished(frameworkId, 'u-fin')],
   });
   assert.ok(reregistered.ok);
@@ -76,39 +111,20 @@ test('a task ended during a disconnection is not reported gone; its real update 
     updates(h, frameworkId).some((status) => status.state === 'TASK_GONE'),
     'no TASK_GONE for a task whose terminal update is on its way',
   );
-  const retried = h.step({
-    kind: 'statusUpdate',
-    keyId: 'key-h1',
-    agentId,
-    update: finished(frameworkId, 'u-fin'),
-  });
+  const retried = sendFinished(h, agentId, frameworkId, 'u-fin');
   assert.ok(retried.ok);
   const last = updates(h, frameworkId).at(-1)!;
   assert.is(last.state, 'TASK_FINISHED');
   assert.is(last.fuelConsumed, 1234);
   assert.ok(h.core.view().agents.get(agentId)!.used.isEmpty(), 'its resources came back');
-  h.step({
-    kind: 'acknowledge',
-    frameworkId,
-    streamId: 's1',
-    agentId,
-    taskId: 't0',
-    uuid: 'u-fin',
-  });
-  assert.ok(
-    h
-      .messagesFor(agentId)
-      .some((message) => message.type === 'acknowledgeUpdate' && message.uuid === 'u-fin'),
-    'the acknowledgement reaches the agent',
-  );
+  acknowledge(h, frameworkId, 's1', agentId, 'u-fin');
+  assert.ok(acknowledgedToAgent(h, agentId, 'u-fin'), 'the acknowledgement reaches the agent');
 });
 
 test('without the unacknowledged update the task is reported gone (the case above guards against)', () => {
   const { h, agentId, frameworkId } = setupRunning();
   h.step({ kind: 'agentDisconnected', agentId });
-  assert.ok(
-    h.step({ kind: 'reregisterAgent', keyId: 'key-h1', agentId, agent: spec, tasks: [] }).ok,
-  );
+  assert.ok(reregister(h, agentId).ok);
   assert.is(updates(h, frameworkId).at(-1)!.state, 'TASK_GONE');
 });
 
@@ -118,45 +134,18 @@ test('after a master restart a task that ended meanwhile reaches the framework a
   assert.ok(registry.ok);
   h.boot(registry.value);
   h.subscribe('s2', { id: frameworkId });
-  assert.ok(
-    h.step({
-      kind: 'reregisterAgent',
-      keyId: 'key-h1',
-      agentId,
-      agent: spec,
-      tasks: [],
-      unacknowledged: [finished(frameworkId, 'u-fin')],
-    }).ok,
-  );
+  assert.ok(reregister(h, agentId, { unacknowledged: [finished(frameworkId, 'u-fin')] }).ok);
   const seen = updates(h, frameworkId).filter((status) => status.state === 'TASK_FINISHED');
   assert.is(seen.length, 1);
   assert.is(seen[0]!.uuid, 'u-fin');
   // The agent's retry is forwarded again (at least once), not acknowledged by the master.
-  h.step({
-    kind: 'statusUpdate',
-    keyId: 'key-h1',
-    agentId,
-    update: finished(frameworkId, 'u-fin'),
-  });
+  sendFinished(h, agentId, frameworkId, 'u-fin');
   assert.not.ok(
-    h
-      .messagesFor(agentId)
-      .some((message) => message.type === 'acknowledgeUpdate' && message.uuid === 'u-fin'),
+    acknowledgedToAgent(h, agentId, 'u-fin'),
     'not acknowledged before the framework acknowledges',
   );
-  h.step({
-    kind: 'acknowledge',
-    frameworkId,
-    streamId: 's2',
-    agentId,
-    taskId: 't0',
-    uuid: 'u-fin',
-  });
-  assert.ok(
-    h
-      .messagesFor(agentId)
-      .some((message) => message.type === 'acknowledgeUpdate' && message.uuid === 'u-fin'),
-  );
+  acknowledge(h, frameworkId, 's2', agentId, 'u-fin');
+  assert.ok(acknowledgedToAgent(h, agentId, 'u-fin'));
   assert.is(h.core.view().frameworks.get(frameworkId)!.tasks.size, 0, 'completed');
 });
 
@@ -164,11 +153,7 @@ test('reregistered is the first message of its batch, before the consequences of
   const { h, agentId } = setupRunning();
   const batches = h.batches.length;
   assert.ok(
-    h.step({
-      kind: 'reregisterAgent',
-      keyId: 'key-h1',
-      agentId,
-      agent: spec,
+    reregister(h, agentId, {
       tasks: [
         {
           frameworkId: 'ghost',
@@ -189,12 +174,7 @@ test('reregistered is the first message of its batch, before the consequences of
 
 test('unacknowledged updates in states an agent never reports are refused', () => {
   const { h, agentId, frameworkId } = setupRunning();
-  const refused = h.step({
-    kind: 'reregisterAgent',
-    keyId: 'key-h1',
-    agentId,
-    agent: spec,
-    tasks: [],
+  const refused = reregister(h, agentId, {
     unacknowledged: [{ ...finished(frameworkId, 'u'), state: 'TASK_STAGING' }],
   });
   assert.is(!refused.ok && refused.error.code, 'invalid');

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import type { RunningMaster } from '../../../master/server/master-process.js';
 import { generateIdentity, Signer, type SchedulerCall } from '../../../protocol/index.js';
 import {
+  cborFramework,
   basic,
   contextOf,
   CREDENTIALS,
@@ -58,11 +59,7 @@ async function holdings(): Promise<Holdings> {
 test.before(async () => {
   keys = await makeKeys();
   master = await startTestMaster(keys);
-  framework = new FrameworkClient(
-    master.url,
-    { encoding: 'cbor', identity: keys.framework },
-    keys.masterPublic,
-  );
+  framework = cborFramework(master.url, keys);
   assert.is((await framework.subscribe(subscribe)).status, 200);
   frameworkId = (await framework.next('SUBSCRIBED')).subscribed.framework_id.value;
   const agentId = await new DriverAgent(contextOf(master), 'agent').register();

@@ -9,9 +9,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateIdentity, writeKeyPair, type SchedulerCall } from '../../../protocol/index.js';
 import {
+  cborFramework,
   contextOf,
   DriverAgent,
-  FrameworkClient,
   makeKeys,
   removeKeys,
   startTestMaster,
@@ -79,11 +79,7 @@ test('wasmos master: a signed framework subscribes; SIGTERM stops it; a restart 
   const keys = await makeKeys();
   try {
     const first = await spawnMaster(keys);
-    const framework = new FrameworkClient(
-      first.url,
-      { encoding: 'cbor', identity: keys.framework },
-      keys.masterPublic,
-    );
+    const framework = cborFramework(first.url, keys);
     assert.is((await framework.subscribe(subscribeCall())).status, 200);
     const frameworkId = (await framework.next('SUBSCRIBED')).subscribed.framework_id.value;
     const health = await fetch(`${first.url}/health`);
@@ -95,11 +91,7 @@ test('wasmos master: a signed framework subscribes; SIGTERM stops it; a restart 
 
     const second = await spawnMaster(keys);
     try {
-      const again = new FrameworkClient(
-        second.url,
-        { encoding: 'cbor', identity: keys.framework },
-        keys.masterPublic,
-      );
+      const again = cborFramework(second.url, keys);
       const response = await again.subscribe(subscribeCall(frameworkId));
       assert.is(response.status, 200, 'the registry kept the framework');
       const resubscribed = await again.next('SUBSCRIBED');
@@ -151,11 +143,7 @@ test('restart: the registry survives, agents recover, a framework resubscribes w
     const first = await startTestMaster(keys);
     const agent = new DriverAgent(contextOf(first), keys.agent.keyId);
     const agentId = await agent.register();
-    const framework = new FrameworkClient(
-      first.url,
-      { encoding: 'cbor', identity: keys.framework },
-      keys.masterPublic,
-    );
+    const framework = cborFramework(first.url, keys);
     await framework.subscribe(subscribeCall());
     const frameworkId = (await framework.next('SUBSCRIBED')).subscribed.framework_id.value;
     await first.stop();
@@ -168,20 +156,12 @@ test('restart: the registry survives, agents recover, a framework resubscribes w
       assert.is(view.agents.get(agentId)?.status, 'recovering');
       assert.ok(view.frameworks.has(frameworkId));
 
-      const again = new FrameworkClient(
-        second.url,
-        { encoding: 'cbor', identity: keys.framework },
-        keys.masterPublic,
-      );
+      const again = cborFramework(second.url, keys);
       assert.is((await again.subscribe(subscribeCall(frameworkId))).status, 200);
       assert.is((await again.next('SUBSCRIBED')).subscribed.framework_id.value, frameworkId);
 
       // Another principal cannot take the recovered framework over.
-      const other = new FrameworkClient(
-        second.url,
-        { encoding: 'cbor', identity: keys.otherFramework },
-        keys.masterPublic,
-      );
+      const other = cborFramework(second.url, keys, keys.otherFramework);
       assert.is((await other.subscribe(subscribeCall(frameworkId))).status, 403);
       again.disconnect();
     } finally {
@@ -198,11 +178,7 @@ test('a framework key added to the trust directory is accepted without a restart
     const master = await startTestMaster(keys);
     try {
       const newcomer = generateIdentity();
-      const client = new FrameworkClient(
-        master.url,
-        { encoding: 'cbor', identity: newcomer },
-        keys.masterPublic,
-      );
+      const client = cborFramework(master.url, keys, newcomer);
       assert.is((await client.subscribe(subscribeCall())).status, 403, 'unknown key at first');
       const written = await writeKeyPair(keys.trustDir, 'newcomer', 'framework', newcomer);
       assert.ok(written.ok);
@@ -227,11 +203,7 @@ test('stop closes every stream and frees the port', async () => {
   const keys = await makeKeys();
   try {
     const master = await startTestMaster(keys);
-    const framework = new FrameworkClient(
-      master.url,
-      { encoding: 'cbor', identity: keys.framework },
-      keys.masterPublic,
-    );
+    const framework = cborFramework(master.url, keys);
     await framework.subscribe(subscribeCall());
     await framework.next('SUBSCRIBED');
     await master.stop();

@@ -15,6 +15,7 @@ import {
 import type { RunningMaster } from '../../../master/server/master-process.js';
 import {
   basic,
+  cborFramework,
   contextOf,
   CREDENTIALS,
   FrameworkClient,
@@ -64,11 +65,7 @@ let frameworkId: string;
 test.before(async () => {
   keys = await makeKeys();
   master = await startTestMaster(keys, { httpLimits: { callBytesMax: 64 * 1024 } });
-  cbor = new FrameworkClient(
-    master.url,
-    { encoding: 'cbor', identity: keys.framework },
-    keys.masterPublic,
-  );
+  cbor = cborFramework(master.url, keys);
   assert.is((await cbor.subscribe(subscribe)).status, 200);
   frameworkId = (await cbor.next('SUBSCRIBED')).subscribed.framework_id.value;
 });

@@ -216,6 +216,15 @@ export class FrameworkClient {
   }
 }
 
+/** A framework client at `url` signing its calls (CBOR) with `identity`: the test framework's key unless given. */
+export function cborFramework(
+  url: string,
+  keys: Keys,
+  identity: Identity = keys.framework,
+): FrameworkClient {
+  return new FrameworkClient(url, { encoding: 'cbor', identity }, keys.masterPublic);
+}
+
 /** An agent registered directly through the driver; records what the master sends it. */
 export class DriverAgent implements Sink<AgentMessage> {
   readonly messages: AgentMessage[] = [];

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { RecordIoDecoder, type SchedulerCall, type TaskInfo } from '../../../protocol/index.js';
 import type { RunningMaster } from '../../../master/server/master-process.js';
 import {
+  cborFramework,
   basic,
   contextOf,
   CREDENTIALS,
@@ -297,11 +298,7 @@ test('JSON events use the Mesos v1 field names', () =>
 
 test('Accept: application/recordio gets RecordIO with the message type named', () =>
   withMaster(async (master, keys) => {
-    const framework = new FrameworkClient(
-      master.url,
-      { encoding: 'cbor', identity: keys.framework },
-      keys.masterPublic,
-    );
+    const framework = cborFramework(master.url, keys);
     const init = framework.request(subscribeCall(), { accept: 'application/recordio' });
     const response = await fetch(`${master.url}/api/v1/scheduler`, init);
     assert.is(response.status, 200);
@@ -404,11 +401,7 @@ test('a closed stream disconnects the framework; resubscribing with its id fails
 test('SUBSCRIBE with suppressed_roles starts suppressed', () =>
   withMaster(async (master, keys) => {
     const context = contextOf(master);
-    const framework = new FrameworkClient(
-      master.url,
-      { encoding: 'cbor', identity: keys.framework },
-      keys.masterPublic,
-    );
+    const framework = cborFramework(master.url, keys);
     const call: SchedulerCall = {
       type: 'SUBSCRIBE',
       subscribe: {
