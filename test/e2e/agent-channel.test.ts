@@ -2,8 +2,7 @@
  * The agent channel end to end with real processes on loopback: `wasmos master` and
  * `wasmos agent` (node dist/cli/main.js), and a framework speaking the signed scheduler API.
  */
-import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,9 +14,10 @@ import {
 } from '../../protocol/index.js';
 import { HttpFramework } from './support/framework.js';
 import { makeClusterKeys, type ClusterKeys } from './support/keys.js';
+import { loopLimits, wasmTaskOn } from './support/tasks.js';
 import { until } from '../support/until.js';
+import { uploadProgram } from '../support/programs.js';
 import {
-  repoRoot,
   startAgentProcess,
   startMasterProcess,
   unacknowledgedOnDisk,
@@ -37,18 +37,6 @@ interface Cluster {
   readonly programs: Record<string, string>;
 }
 
-async function upload(url: string, name: string): Promise<string> {
-  const bytes = await readFile(join(repoRoot, 'components/built/programs', `${name}.wasm`));
-  const hex = createHash('sha256').update(bytes).digest('hex');
-  const response = await fetch(`${url}/api/v1/blobs/${hex}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/wasm' },
-    body: bytes,
-  });
-  assert.ok(response.status === 201 || response.status === 200, await response.text());
-  return `sha256:${hex}`;
-}
-
 async function withCluster(body: (cluster: Cluster) => Promise<void>): Promise<void> {
   const keys = await makeClusterKeys(1);
   const masterDir = join(keys.dir, 'master');
@@ -57,8 +45,8 @@ async function withCluster(body: (cluster: Cluster) => Promise<void>): Promise<v
   let cluster: Cluster | undefined;
   try {
     const programs = {
-      hello: await upload(master.url, 'hello'),
-      loop: await upload(master.url, 'infinite-loop'),
+      hello: await uploadProgram(master.url, 'hello'),
+      loop: await uploadProgram(master.url, 'infinite-loop'),
     };
     const agent = startAgentProcess(keys, 0, master.url, agentDir);
     await agent.waitForLog((line) => line['message'] === REGISTERED, 'the agent to register');
@@ -80,29 +68,13 @@ async function withCluster(body: (cluster: Cluster) => Promise<void>): Promise<v
   }
 }
 
-function wasmTask(
+/** Half a cpu and 64 MiB each: a few tasks fit the agent's 2 cpus at once. */
+const wasmTask = (
   taskId: string,
   offer: Offer,
   digest: string,
   wasm: Partial<NonNullable<TaskInfo['wasm']>> = {},
-): TaskInfo {
-  return {
-    name: taskId,
-    task_id: { value: taskId },
-    agent_id: offer.agent_id,
-    resources: [
-      { name: 'cpus', type: 'SCALAR', scalar: { value: 0.5 } },
-      { name: 'mem', type: 'SCALAR', scalar: { value: 64 } },
-    ],
-    wasm: { digest, ...wasm },
-  };
-}
-
-/** A busy loop that runs until its wall-clock timeout (fuel is not the limit). */
-const loopLimits = (timeoutMs: number) => ({
-  fuel: Number.MAX_SAFE_INTEGER,
-  timeout_ms: timeoutMs,
-});
+): TaskInfo => wasmTaskOn(offer, taskId, { cpus: 0.5, memMiB: 64 }, { digest, ...wasm });
 
 const isTerminal = (status: TaskStatus) => terminalTaskStates.has(status.state);
 

@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { fourLetterWord } from '../support/zookeeper.js';
 import { until } from '../support/until.js';
 import { repoRoot } from './support/processes.js';
+import { programPath } from '../support/programs.js';
 
 const run = promisify(execFile);
 const cli = join(repoRoot, 'dist', 'cli', 'main.js');
@@ -49,7 +50,7 @@ test('wasmos dev --ha: three masters, an agent following the leader, a job throu
       timeout: 60_000,
     });
     assert.match(agents.stdout, /dev-agent\s+active/);
-    const hello = join(repoRoot, 'components/built/programs/hello.wasm');
+    const hello = programPath('hello');
     const job = await run(process.execPath, [cli, 'run', hello, '--master', zkUrl], {
       timeout: 90_000,
     });

@@ -12,25 +12,22 @@
  * agents' update logs end fully acknowledged.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { findLeader } from '../../cli/client/leader.js';
 import { parseZkUrl } from '../../lib/zookeeper/url.js';
-import {
-  terminalTaskStates,
-  type Offer,
-  type TaskInfo,
-  type TaskStatus,
-} from '../../protocol/index.js';
+import { terminalTaskStates, type TaskStatus } from '../../protocol/index.js';
 import { ZkEnsemble } from '../support/zookeeper.js';
 import { HaMasterProcess } from '../master/server/ha/master-process.js';
 import { ReconcilingFramework } from '../master/server/ha/reconciling-framework.js';
+import { startHaMasters } from './support/ha-masters.js';
 import { makeClusterKeys, type ClusterKeys } from './support/keys.js';
+import { wasmTaskOn } from './support/tasks.js';
 import { until } from '../support/until.js';
+import { uploadProgram } from '../support/programs.js';
 import {
   repoRoot,
   startAgentProcess,
@@ -65,31 +62,6 @@ test.after(async () => {
   await rm(keys.dir, { recursive: true, force: true });
 });
 
-async function upload(masterUrl: string): Promise<string> {
-  const bytes = await readFile(join(repoRoot, 'components/built/programs/hello.wasm'));
-  const hex = createHash('sha256').update(bytes).digest('hex');
-  const response = await fetch(`${masterUrl}/api/v1/blobs/${hex}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/wasm' },
-    body: bytes,
-  });
-  assert.ok(response.status === 201 || response.status === 200, await response.text());
-  return `sha256:${hex}`;
-}
-
-function helloTask(taskId: string, offer: Offer, digest: string): TaskInfo {
-  return {
-    name: taskId,
-    task_id: { value: taskId },
-    agent_id: offer.agent_id,
-    resources: [
-      { name: 'cpus', type: 'SCALAR', scalar: { value: 0.25 } },
-      { name: 'mem', type: 'SCALAR', scalar: { value: 32 } },
-    ],
-    wasm: { digest },
-  };
-}
-
 /** The leader ZooKeeper names, once it is not `dead` and it serves (health answers). */
 async function serving(zkUrl: string, dead: ReadonlySet<string>): Promise<string> {
   const zkParsed = parseZkUrl(zkUrl);
@@ -113,27 +85,16 @@ async function serving(zkUrl: string, dead: ReadonlySet<string>): Promise<string
 }
 
 test('kill -9 of the leader, twice: tasks reach one terminal state each, no acknowledgement lost', async () => {
-  const root = 'wasmos-ha';
-  const zkUrl = `zk://${zk.servers()}/${root}`;
-  const credentialsFile = join(keys.dir, 'zk-credentials');
-  await writeFile(credentialsFile, 'masters:ha-e2e\n', { mode: 0o600 });
-  masters.push(
-    ...(await Promise.all(
-      ['m0', 'm1', 'm2'].map((name) =>
-        HaMasterProcess.start(name, {
-          workDir: join(keys.dir, 'masters'),
-          keyFile: keys.masterKeyFile,
-          trustDir: keys.trustDir,
-          zkUrl,
-          credentialsFile,
-          sessionTimeout: SESSION_TIMEOUT,
-        }),
-      ),
-    )),
-  );
+  const started = await startHaMasters(keys, zk, {
+    names: ['m0', 'm1', 'm2'],
+    root: 'wasmos-ha',
+    sessionTimeout: SESSION_TIMEOUT,
+  });
+  const zkUrl = started.zkUrl;
+  masters.push(...started.masters);
   const dead = new Set<string>();
   let leader = await serving(zkUrl, dead);
-  const digest = await upload(leader);
+  const digest = await uploadProgram(leader, 'hello');
   const agentDirs = [join(keys.dir, 'agent0'), join(keys.dir, 'agent1')];
   agents.push(
     startAgentProcess(keys, 0, zkUrl, agentDirs[0]!),
@@ -158,7 +119,7 @@ test('kill -9 of the leader, twice: tasks reach one terminal state each, no ackn
         try {
           await framework.launch((offer) => {
             agentOf.set(taskId, offer.agent_id.value);
-            return helloTask(taskId, offer, digest);
+            return wasmTaskOn(offer, taskId, { cpus: 0.25, memMiB: 32 }, { digest });
           });
           submitted.set(taskId, launchedIn);
         } catch {

@@ -6,8 +6,7 @@
  * leader serves again, the agent re-registers with it, and reconciliation finds the task
  * still running.
  */
-import { createHash } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,9 +14,12 @@ import type { Offer, TaskInfo, TaskStatus } from '../../protocol/index.js';
 import { ZkEnsemble } from '../support/zookeeper.js';
 import { HaMasterProcess } from '../master/server/ha/master-process.js';
 import { ReconcilingFramework } from '../master/server/ha/reconciling-framework.js';
+import { startHaMasters } from './support/ha-masters.js';
 import { makeClusterKeys, type ClusterKeys } from './support/keys.js';
+import { loopLimits, wasmTaskOn } from './support/tasks.js';
 import { until } from '../support/until.js';
-import { repoRoot, startAgentProcess, type CliProcess } from './support/processes.js';
+import { uploadProgram } from '../support/programs.js';
+import { startAgentProcess, type CliProcess } from './support/processes.js';
 
 const DEADLINE_MS = 120_000;
 const REGISTERED = 'registered with the master';
@@ -51,68 +53,35 @@ async function servingLeader(): Promise<HaMasterProcess | undefined> {
   return undefined;
 }
 
-async function upload(masterUrl: string, name: string): Promise<string> {
-  const bytes = await readFile(join(repoRoot, 'components/built/programs', `${name}.wasm`));
-  const hex = createHash('sha256').update(bytes).digest('hex');
-  const response = await fetch(`${masterUrl}/api/v1/blobs/${hex}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/wasm' },
-    body: bytes,
-  });
-  assert.ok(response.status === 201 || response.status === 200, await response.text());
-  return `sha256:${hex}`;
-}
-
-function task(taskId: string, offer: Offer, digest: string, timeoutMs: number): TaskInfo {
-  return {
-    name: taskId,
-    task_id: { value: taskId },
-    agent_id: offer.agent_id,
-    resources: [
-      { name: 'cpus', type: 'SCALAR', scalar: { value: 0.25 } },
-      { name: 'mem', type: 'SCALAR', scalar: { value: 32 } },
-    ],
-    // A busy loop that only its wall-clock timeout ends.
-    wasm: { digest, fuel: Number.MAX_SAFE_INTEGER, timeout_ms: timeoutMs },
-  };
-}
+/** A busy loop on a quarter cpu that only its wall-clock timeout ends. */
+const task = (taskId: string, offer: Offer, digest: string, timeoutMs: number): TaskInfo =>
+  wasmTaskOn(offer, taskId, { cpus: 0.25, memMiB: 32 }, { digest, ...loopLimits(timeoutMs) });
 
 const latest = (framework: ReconcilingFramework, taskId: string): TaskStatus | undefined =>
   framework.updatesOf(taskId).at(-1);
 
 test('one ZooKeeper server down: carries on; majority down: nobody leads, tasks run; restored: reconciles', async () => {
-  const root = 'wasmos-quorum';
-  const zkUrl = `zk://${zk.servers()}/${root}`;
-  const credentialsFile = join(keys.dir, 'zk-credentials');
-  await writeFile(credentialsFile, 'masters:quorum-e2e\n', { mode: 0o600 });
-  masters.push(
-    ...(await Promise.all(
-      ['m0', 'm1', 'm2'].map((name) =>
-        HaMasterProcess.start(name, {
-          workDir: join(keys.dir, 'masters'),
-          keyFile: keys.masterKeyFile,
-          trustDir: keys.trustDir,
-          zkUrl,
-          credentialsFile,
-          sessionTimeout: '2s',
-        }),
-      ),
-    )),
-  );
+  const started = await startHaMasters(keys, zk, {
+    names: ['m0', 'm1', 'm2'],
+    root: 'wasmos-quorum',
+    sessionTimeout: '2s',
+  });
+  const zkUrl = started.zkUrl;
+  masters.push(...started.masters);
   const first = await until(servingLeader, 'a serving leader', DEADLINE_MS);
   agent = startAgentProcess(keys, 0, zkUrl, join(keys.dir, 'agent'));
   const framework = new ReconcilingFramework(first.url, keys.framework, keys.masterTrust);
   // Subscribed wherever a leader serves, again after each time it stops serving.
   const stopFollowing = framework.follow(async () => (await until(servingLeader, 'a leader')).url);
   try {
-    const loop = await upload(first.url, 'infinite-loop');
+    const loop = await uploadProgram(first.url, 'infinite-loop');
     await framework.launch((offer) => task('long', offer, loop, 600_000));
     await until(() => latest(framework, 'long')?.state === 'TASK_RUNNING', 'the task to run');
 
     // One ZooKeeper server of three killed: the quorum holds, a leader serves and launches.
     await zk.kill(1);
     const leader = await until(servingLeader, 'a leader with one server down', DEADLINE_MS);
-    const short = await upload(leader.url, 'infinite-loop');
+    const short = await uploadProgram(leader.url, 'infinite-loop');
     await framework.launch((offer) => task('short', offer, short, 1000));
     await until(
       () => framework.updatesOf('short').some((status) => status.state === 'TASK_FAILED'),

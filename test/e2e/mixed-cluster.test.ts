@@ -3,41 +3,29 @@
  * WebAssembly task; each lands on an agent that offers its runtime and both results come back.
  * Real processes (`wasmos master`, two `wasmos agent`s: one wasm only, one wasm and linux).
  */
-import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Offer, TaskInfo } from '../../protocol/index.js';
 import { HttpFramework } from './support/framework.js';
 import { makeClusterKeys } from './support/keys.js';
+import { taskResources, wasmTaskOn } from './support/tasks.js';
 import { until } from '../support/until.js';
-import { repoRoot, startAgentProcess, startMasterProcess } from './support/processes.js';
+import { startAgentProcess, startMasterProcess } from './support/processes.js';
+import { uploadProgram } from '../support/programs.js';
 
 const REGISTERED = 'registered with the master';
 
-const resources = [
-  { name: 'cpus', type: 'SCALAR' as const, scalar: { value: 0.25 } },
-  { name: 'mem', type: 'SCALAR' as const, scalar: { value: 64 } },
-];
+const size = { cpus: 0.25, memMiB: 64 };
 
 function linuxTask(taskId: string, offer: Offer): TaskInfo {
   return {
     name: taskId,
     task_id: { value: taskId },
     agent_id: offer.agent_id,
-    resources,
+    resources: taskResources(size),
     command: { shell: true, value: 'echo from-linux; exit 0' },
-  };
-}
-
-function wasmTask(taskId: string, offer: Offer, digest: string): TaskInfo {
-  return {
-    name: taskId,
-    task_id: { value: taskId },
-    agent_id: offer.agent_id,
-    resources,
-    wasm: { digest },
   };
 }
 
@@ -48,10 +36,7 @@ test('one framework runs a Linux task and a wasm task side by side, each on an a
   const mixed = startAgentProcess(keys, 1, master.url, join(keys.dir, 'agent-mixed'), 'wasm,linux');
   const framework = new HttpFramework(master.url, keys.framework, keys.masterTrust);
   try {
-    const bytes = await readFile(join(repoRoot, 'components/built/programs/hello.wasm'));
-    const hex = createHash('sha256').update(bytes).digest('hex');
-    const put = await fetch(`${master.url}/api/v1/blobs/${hex}`, { method: 'PUT', body: bytes });
-    assert.ok(put.status === 201 || put.status === 200, await put.text());
+    const digest = await uploadProgram(master.url, 'hello');
     await wasmOnly.waitForLog((line) => line['message'] === REGISTERED, 'the wasm agent');
     await mixed.waitForLog((line) => line['message'] === REGISTERED, 'the mixed agent');
     await framework.subscribe();
@@ -61,7 +46,7 @@ test('one framework runs a Linux task and a wasm task side by side, each on an a
       (offer) => offer.runtimes.includes('linux'),
     );
     const wasmAgent = await framework.launch(
-      (offer) => wasmTask('wasm-1', offer, `sha256:${hex}`),
+      (offer) => wasmTaskOn(offer, 'wasm-1', size, { digest }),
       (offer) => !offer.runtimes.includes('linux'),
     );
     assert.is.not(linuxAgent, wasmAgent, 'the two tasks went to different agents');

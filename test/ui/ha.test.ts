@@ -4,11 +4,11 @@
  * leader's UI; a page left open on a master that stops leading says so and links to the new
  * leader's UI.
  */
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startHaMasters } from '../e2e/support/ha-masters.js';
 import { makeClusterKeys, type ClusterKeys } from '../e2e/support/keys.js';
 import { until } from '../support/until.js';
 import { HaMasterProcess } from '../master/server/ha/master-process.js';
@@ -26,18 +26,13 @@ const masters: HaMasterProcess[] = [];
 test.before(async () => {
   zk = await ZkEnsemble.start(1);
   keys = await makeClusterKeys(0);
-  const credentialsFile = join(keys.dir, 'zk-credentials');
-  await writeFile(credentialsFile, 'masters:ui-ha\n', { mode: 0o600 });
-  const args = {
-    workDir: join(keys.dir, 'masters'),
-    keyFile: keys.masterKeyFile,
-    trustDir: keys.trustDir,
-    zkUrl: `zk://${zk.servers()}/wasmos-ui`,
-    credentialsFile,
+  const started = await startHaMasters(keys, zk, {
+    names: ['a', 'b'],
+    root: 'wasmos-ui',
     // Long enough that a loaded machine does not lose a session (and the lead) by itself.
     sessionTimeout: '8s',
-  };
-  masters.push(...(await Promise.all(['a', 'b'].map((name) => HaMasterProcess.start(name, args)))));
+  });
+  masters.push(...started.masters);
   browser = await launchChromium();
 });
 
