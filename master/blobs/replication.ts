@@ -75,6 +75,8 @@ export interface BlobReplicationOptions {
 }
 
 const HEX = /^[0-9a-f]{64}$/;
+/** The most of a peer's answer to an ask to replicate that is read (it is a small JSON). */
+const ANSWER_BYTES_MAX = 16 * 1024;
 /** How often an upload waiting for the election's first listing looks again. */
 const PEERS_POLL_MS = 50;
 
@@ -411,9 +413,9 @@ export class BlobReplication {
         body: call,
         signal,
       });
-      const text = await response.text();
+      const text = await readTextLimited(response, ANSWER_BYTES_MAX);
       if (response.status === 200 || response.status === 201) return ok(true);
-      return err(`${response.status} ${text.slice(0, 200)}`);
+      return err(`${response.status} ${text.ok ? text.value.slice(0, 200) : text.error}`);
     } catch (error) {
       return err(String(error));
     }
@@ -436,7 +438,9 @@ export class BlobReplication {
       });
       const text = await readTextLimited(response, limits.listPageBytesMax);
       if (!text.ok) return text;
-      if (response.status !== 200) return err(`${peer.id} answered ${response.status}`);
+      // A refusal names its code (UNKNOWN_KEY, STALE, ...): worth seeing in the log.
+      if (response.status !== 200)
+        return err(`${peer.id} answered ${response.status} ${text.value.slice(0, 200)}`);
       const parsed = ListingSchema.safeParse(JSON.parse(text.value));
       if (!parsed.success) return err(`bad listing: ${parsed.error.issues[0]?.message ?? ''}`);
       if (parsed.data.blobs.length > limits.listPageMax)
