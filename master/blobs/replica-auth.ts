@@ -17,10 +17,10 @@ import {
   TrustStore,
   type Identity,
   type MessageBody,
-  type ProtocolErrorCode,
   type TrustedKey,
 } from '../../protocol/index.js';
 import { readBodyLimited } from '../http/body.js';
+import { ENVELOPE_REFUSAL_STATUS } from '../http/envelope-status.js';
 import type { Peer } from './peer.js';
 
 export type ReplicaCallType = 'master.replicate' | 'master.list_blobs';
@@ -37,18 +37,6 @@ export interface ReplicaRefusal {
   readonly code: string;
   readonly message: string;
 }
-
-/** How each refusal of an envelope answers (as on the agent channel and the scheduler API). */
-const PROTOCOL_STATUS: Readonly<Record<ProtocolErrorCode, ReplicaRefusal['status']>> = {
-  MALFORMED: 400,
-  TOO_LARGE: 413,
-  SCHEMA: 400,
-  STALE: 400,
-  REPLAYED: 400,
-  UNKNOWN_KEY: 403,
-  BAD_SIGNATURE: 403,
-  WRONG_ROLE: 403,
-};
 
 /**
  * The master's trust store, plus its own key as a `master` key. The masters of an election
@@ -148,7 +136,7 @@ export class ReplicaAuth {
     });
     if (!opened.ok) {
       const { code, message } = opened.error;
-      return err({ status: PROTOCOL_STATUS[code], code, message });
+      return err({ status: ENVELOPE_REFUSAL_STATUS[code], code, message });
     }
     const message = opened.value;
     if (message.type !== type || message.signer.role !== 'master')
