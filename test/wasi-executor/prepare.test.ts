@@ -14,6 +14,7 @@ import {
 import { createPreview1Host } from '../../wasi-executor/preview1/host.js';
 import { programBytes, text } from './programs.js';
 import { buildModule } from './wasm-bytes.js';
+import { bareGuestSpec } from './guest-spec.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'wasmos-prepare-'));
 const executor = new Executor({ workDir, limits: { workersMax: 1 } });
@@ -101,15 +102,7 @@ test('checkPreview1Imports accepts preview1 functions and the limits module only
 
 test('the preview1 host implements exactly the functions prepare lets a module import', () => {
   const host = createPreview1Host({
-    spec: {
-      programName: 'x',
-      args: [],
-      env: {},
-      stdin: new Uint8Array(0),
-      preopens: [],
-      netAllow: [],
-      handlerInput: undefined,
-    },
+    spec: bareGuestSpec('x'),
     stdout: { write: () => undefined, bytesWritten: 0, truncated: false },
     stderr: { write: () => undefined, bytesWritten: 0, truncated: false },
     onProgress: () => undefined,

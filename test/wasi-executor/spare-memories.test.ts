@@ -2,22 +2,14 @@
 // task never grew it, only to a module declaring the same shape, and keeps a bounded number.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { GuestSpec } from '../../wasi-executor/guest.js';
 import { defaultTaskLimits, WASM_PAGE_BYTES } from '../../wasi-executor/limits.js';
 import { createTaskContext } from '../../wasi-executor/worker/context.js';
 import { SPARE_MEMORIES_MAX, SpareMemories } from '../../wasi-executor/worker/spare-memories.js';
 import { Executor } from '../../wasi-executor/executor.js';
+import { bareGuestSpec } from './guest-spec.js';
 import { prepareProgram, text } from './programs.js';
 
-const spec: GuestSpec = {
-  programName: 'probe',
-  args: [],
-  env: {},
-  stdin: new Uint8Array(0),
-  preopens: [],
-  netAllow: [],
-  handlerInput: undefined,
-};
+const spec = bareGuestSpec();
 
 const plan = {
   memories: [{ importName: 'memory0', initialPages: 2, maximumPages: 100 }],

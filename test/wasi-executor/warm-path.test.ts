@@ -4,21 +4,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Executor } from '../../wasi-executor/executor.js';
-import type { GuestSpec } from '../../wasi-executor/guest.js';
 import { createPreview1Host } from '../../wasi-executor/preview1/host.js';
 import { defaultTaskLimits } from '../../wasi-executor/limits.js';
 import { createTaskContext, type OutputStream } from '../../wasi-executor/worker/context.js';
+import { bareGuestSpec } from './guest-spec.js';
 import { prepareProgram, text } from './programs.js';
 
-const spec: GuestSpec = {
-  programName: 'probe',
-  args: [],
-  env: {},
-  stdin: new Uint8Array(0),
-  preopens: [],
-  netAllow: [],
-  handlerInput: undefined,
-};
+const spec = bareGuestSpec();
 
 test('one worker holding one artifact at a time runs three programs in turn, each with its own output', async () => {
   const executor = new Executor({ limits: { workersMax: 1, preparedEntriesMax: 1 } });

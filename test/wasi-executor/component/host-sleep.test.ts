@@ -4,21 +4,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasiHost } from '../../../wasi-executor/component/host/index.js';
 import type { Pollable } from '../../../wasi-executor/component/host/streams.js';
+import { bareGuestSpec } from '../guest-spec.js';
 
 const sink = { write: () => undefined, bytesWritten: 0, truncated: false };
 
 function hostCountingFlushes() {
   const counts = { flushes: 0 };
   const host = createWasiHost({
-    spec: {
-      programName: 'sleeper',
-      args: [],
-      env: {},
-      stdin: new Uint8Array(0),
-      preopens: [],
-      netAllow: [],
-      handlerInput: undefined,
-    },
+    spec: bareGuestSpec('sleeper'),
     stdout: sink,
     stderr: sink,
     recordProgress: () => undefined,

@@ -12,6 +12,7 @@ import { instrumentCore } from '../../../wasi-executor/instrumentation.js';
 import { defaultTaskLimits } from '../../../wasi-executor/limits.js';
 import type { TaskLimits } from '../../../wasi-executor/types.js';
 import { createTaskContext, type TaskContext } from '../../../wasi-executor/worker/context.js';
+import { bareGuestSpec } from '../guest-spec.js';
 
 export const builtDir = new URL('../../../../components/built/', import.meta.url);
 
@@ -62,16 +63,7 @@ export async function run(
   const output = { stdout: '', stderr: '' };
   const decoder = new TextDecoder();
   const context = createTaskContext(
-    {
-      programName: 'probe',
-      args: [],
-      env: {},
-      stdin: new Uint8Array(0),
-      preopens: [],
-      netAllow: [],
-      handlerInput: undefined,
-      ...spec,
-    },
+    bareGuestSpec('probe', spec),
     { ...defaultTaskLimits, ...limits },
     new Float64Array(2),
     (stream, bytes) => {
