@@ -1,18 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startAgent, type RunningAgent } from '../../agent/agent.js';
 import { silentLogger } from '../../lib/log.js';
 import { generateIdentity } from '../../protocol/keys/identity.js';
-import { TrustStore } from '../../protocol/keys/trust.js';
 import type { TaskInfo } from '../../protocol/messages/task.js';
 import { eventually, FakeMaster } from './support/fake-master.js';
+import { programBytes } from '../support/programs.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const hello = new Uint8Array(readFileSync(join(root, 'components/built/programs/hello.wasm')));
+const hello = programBytes('hello');
 
 const master = new FakeMaster();
 const identity = generateIdentity();
@@ -44,9 +42,7 @@ test.before(async () => {
   agent = await startAgent({
     masterUrl: master.url,
     workDir,
-    trust: new TrustStore([
-      { publicKey: master.identity.publicKey, role: 'master', name: 'master' },
-    ]),
+    trust: master.masterTrust(),
     identity,
     resources: { cpus: 2, mem: 1024 },
     runtimes: ['wasm'],
@@ -144,9 +140,7 @@ test('an unacknowledged update is resent with the same uuid until acknowledged',
 });
 
 test('a component download that fails on the way is retried, and the task runs', async () => {
-  const argsEcho = new Uint8Array(
-    readFileSync(join(root, 'components/built/programs/args-echo.wasm')),
-  );
+  const argsEcho = new Uint8Array(programBytes('args-echo'));
   const digest = master.addBlob(argsEcho);
   master.blobFailuresLeft = 2;
   const requestsBefore = master.blobRequests;
@@ -205,9 +199,7 @@ test('when the stream drops the agent re-registers with its agent id', async () 
 });
 
 test('a kill ends a running task with TASK_KILLED', async () => {
-  const loop = master.addBlob(
-    new Uint8Array(readFileSync(join(root, 'components/built/programs/infinite-loop.wasm'))),
-  );
+  const loop = master.addBlob(programBytes('infinite-loop'));
   master.send({
     type: 'LAUNCH',
     launch: { framework_id: { value: 'fw' }, task: task('spin', { wasm: { digest: loop } }) },

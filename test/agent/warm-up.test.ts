@@ -10,7 +10,6 @@ import * as assert from 'uvu/assert';
 import { startAgent, type AgentOptions } from '../../agent/agent.js';
 import { createLogger } from '../../lib/log.js';
 import { generateIdentity } from '../../protocol/keys/identity.js';
-import { TrustStore } from '../../protocol/keys/trust.js';
 import { eventually, FakeMaster } from './support/fake-master.js';
 
 /** Loading jco and compiling its tools takes seconds; far longer on a machine this busy. */
@@ -26,9 +25,7 @@ function options(lines: string[], extra: Partial<AgentOptions> = {}): AgentOptio
   return {
     masterUrl: master.url,
     workDir,
-    trust: new TrustStore([
-      { publicKey: master.identity.publicKey, role: 'master', name: 'master' },
-    ]),
+    trust: master.masterTrust(),
     identity,
     resources: { cpus: 1, mem: 256 },
     runtimes: ['wasm'],

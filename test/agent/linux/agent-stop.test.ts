@@ -14,7 +14,6 @@ import type { CgroupLayout } from '../../../agent/containerizer/linux/cgroups/mo
 import { LinuxContainerizer } from '../../../agent/containerizer/linux/linux-containerizer.js';
 import { silentLogger } from '../../../lib/log.js';
 import { generateIdentity, type Identity } from '../../../protocol/keys/identity.js';
-import { TrustStore } from '../../../protocol/keys/trust.js';
 import { eventually, FakeMaster } from '../support/fake-master.js';
 import { AGENT_DEADLINE_MS, commandTask, untilState, updatesOf } from '../support/task-updates.js';
 import { readyCapabilities } from './harness.js';
@@ -35,9 +34,7 @@ async function start(workDir: string, identity: Identity): Promise<RunningAgent>
   const agent = await startAgent({
     masterUrl: master.url,
     workDir,
-    trust: new TrustStore([
-      { publicKey: master.identity.publicKey, role: 'master', name: 'master' },
-    ]),
+    trust: master.masterTrust(),
     identity,
     resources: { cpus: 2, mem: 1024, disk: 1024 },
     runtimes: ['linux'],

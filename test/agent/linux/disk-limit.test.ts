@@ -3,24 +3,21 @@
  * running task's sandbox every diskCheckIntervalMs and kills a task over it, reporting
  * TASK_FAILED with REASON_CONTAINER_LIMITATION_DISK. Real tasks, real files.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startAgent, type RunningAgent } from '../../../agent/agent.js';
 import { LinuxContainerizer } from '../../../agent/containerizer/linux/linux-containerizer.js';
 import { silentLogger } from '../../../lib/log.js';
 import { generateIdentity } from '../../../protocol/keys/identity.js';
-import { TrustStore } from '../../../protocol/keys/trust.js';
 import { fieldLimits } from '../../../protocol/limits.js';
 import { eventually, FakeMaster } from '../support/fake-master.js';
 import { AGENT_DEADLINE_MS, commandTask, untilState } from '../support/task-updates.js';
 import { readyCapabilities } from './harness.js';
+import { programBytes } from '../../support/programs.js';
 
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const master = new FakeMaster();
 const identity = generateIdentity();
 let base = '';
@@ -34,9 +31,7 @@ test.before(async () => {
   agent = await startAgent({
     masterUrl: master.url,
     workDir: join(base, 'work'),
-    trust: new TrustStore([
-      { publicKey: master.identity.publicKey, role: 'master', name: 'master' },
-    ]),
+    trust: master.masterTrust(),
     identity,
     resources: { cpus: 2, mem: 1024, disk: 1024 },
     runtimes: ['wasm', 'linux'],
@@ -103,9 +98,7 @@ test('a linux task within its disk is left alone', async () => {
 });
 
 test('a wasm task writing past its disk (its output lands in its sandbox) is killed the same way', async () => {
-  const flood = master.addBlob(
-    new Uint8Array(readFileSync(join(root, 'components/built/programs/output-flood.wasm'))),
-  );
+  const flood = master.addBlob(programBytes('output-flood'));
   master.send({
     type: 'LAUNCH',
     launch: {

@@ -43,6 +43,11 @@ export class FakeMaster {
   private server: ServerType | undefined;
   url = '';
 
+  /** What an agent of this master trusts: its key, with the master role. */
+  masterTrust(): TrustStore {
+    return new TrustStore([{ publicKey: this.identity.publicKey, role: 'master', name: 'master' }]);
+  }
+
   trustAgent(identity: Identity): void {
     this.agentTrust.add({ publicKey: identity.publicKey, role: 'agent', name: 'agent' });
   }
