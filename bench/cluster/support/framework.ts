@@ -7,10 +7,9 @@ import {
   type CallAnswer,
 } from './limiter.js';
 import {
-  open,
-  RecordIoDecoder,
   ReplayGuard,
   Signer,
+  terminalTaskStates,
   type Identity,
   type Offer,
   type Resource,
@@ -20,8 +19,7 @@ import {
   type TrustStore,
   type WasmInfo,
 } from '../../../protocol/index.js';
-
-/** Sends of one call before it counts as failed (network errors only). */
+import { masterEvents } from './signed-stream.js';
 
 export interface BenchFrameworkOptions {
   readonly url: string;
@@ -34,16 +32,6 @@ export interface BenchFrameworkOptions {
   /** The wasm field of every task (the agents of the offers bench never run it). */
   readonly wasm: WasmInfo;
 }
-
-const TERMINAL = new Set([
-  'TASK_FINISHED',
-  'TASK_FAILED',
-  'TASK_KILLED',
-  'TASK_ERROR',
-  'TASK_LOST',
-  'TASK_DROPPED',
-  'TASK_GONE',
-]);
 
 /**
  * A framework for benches, speaking the signed-CBOR scheduler API over HTTP: tasks submitted to
@@ -135,26 +123,14 @@ export class BenchFramework {
     subscribed: () => void,
     failed: (error: Error) => void,
   ): Promise<void> {
-    const decoder = new RecordIoDecoder();
-    const reader = body.getReader();
     try {
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-        const records = decoder.push(chunk.value);
-        if (!records.ok) throw new Error(`bad RecordIO: ${records.error.message}`);
-        for (const record of records.value) {
-          const opened = open(record, this.options.masterTrust, this.replay, {
-            nowMs: Date.now(),
-            types: ['scheduler.event'],
-          });
-          if (!opened.ok) throw new Error(`event refused: ${opened.error.message}`);
-          if (opened.value.type !== 'scheduler.event') continue;
-          const event = opened.value.body;
-          if (event.type === 'SUBSCRIBED') {
-            this.frameworkId = event.subscribed.framework_id.value;
-            subscribed();
-          }
-          this.receive(event);
+      const events = masterEvents(body, this.options.masterTrust, this.replay, 'scheduler.event');
+      for await (const event of events) {
+        if (event.type === 'SUBSCRIBED') {
+          this.frameworkId = event.subscribed.framework_id.value;
+          subscribed();
         }
+        this.receive(event);
       }
       failed(new Error('the event stream ended'));
     } catch (error) {
@@ -193,7 +169,7 @@ export class BenchFramework {
     }
     if (status.state === 'TASK_RUNNING' && !this.runningAt.has(taskId))
       this.runningAt.set(taskId, performance.now());
-    const terminal = TERMINAL.has(status.state);
+    const terminal = terminalTaskStates.has(status.state);
     if (terminal && status.state !== 'TASK_FINISHED') {
       this.failedTasks++;
       if (this.errors.length < 20)

@@ -7,8 +7,6 @@ import {
   type CallAnswer,
 } from './limiter.js';
 import {
-  open,
-  RecordIoDecoder,
   ReplayGuard,
   Signer,
   type AgentCall,
@@ -17,8 +15,7 @@ import {
   type TaskState,
   type TrustStore,
 } from '../../../protocol/index.js';
-
-/** Sends of one call before it counts as failed (network errors only). */
+import { masterEvents } from './signed-stream.js';
 
 export interface SimAgentOptions {
   readonly url: string;
@@ -64,24 +61,6 @@ export class SimAgent {
     });
   }
 
-  /** The verified events of the stream, in order. */
-  private async *events(body: ReadableStream<Uint8Array>): AsyncGenerator<AgentEvent> {
-    const decoder = new RecordIoDecoder();
-    const reader = body.getReader();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      const records = decoder.push(chunk.value);
-      if (!records.ok) throw new Error(`bad RecordIO: ${records.error.message}`);
-      for (const record of records.value) {
-        const opened = open(record, this.options.masterTrust, this.replay, {
-          nowMs: Date.now(),
-          types: ['agent.event'],
-        });
-        if (!opened.ok) throw new Error(`event refused: ${opened.error.message}`);
-        if (opened.value.type === 'agent.event') yield opened.value.body;
-      }
-    }
-  }
-
   /** Registers; resolves once REGISTERED arrived (events keep being handled afterwards). */
   async start(): Promise<void> {
     const scalar = (name: string, value: number) => ({
@@ -113,7 +92,12 @@ export class SimAgent {
     if (response.status !== 200 || !response.body)
       throw new Error(`REGISTER answered ${response.status}: ${await response.text()}`);
     this.streamId = response.headers.get('mesos-stream-id') ?? undefined;
-    const events = this.events(response.body);
+    const events = masterEvents(
+      response.body,
+      this.options.masterTrust,
+      this.replay,
+      'agent.event',
+    );
     const first = await events.next();
     if (first.done || first.value.type !== 'REGISTERED')
       throw new Error('the agent stream did not start with REGISTERED');
