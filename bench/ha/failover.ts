@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,7 +30,12 @@ import {
 } from '../../master/election/local-zookeeper.js';
 import { LEADER_HEADER } from '../../master/server/leader-gate.js';
 import { LeaderDetector } from '../../master/election/detector.js';
-import { generateIdentity, TrustStore, writeKeyPair } from '../../protocol/index.js';
+import {
+  loadIdentity,
+  loadMasterTrust,
+  makeBenchKeys,
+  type BenchKeys,
+} from '../cluster/support/keys.js';
 import { BenchFramework } from './framework.js';
 
 const cli = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -63,25 +69,17 @@ const logFile = process.env['WASMOS_BENCH_LOG'];
 
 /** Feeds a child's JSON log lines to `onLine` and records the milestones among them. */
 function followLog(child: ChildProcess, onLine: (parsed: Record<string, unknown>) => void): void {
-  let pending = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (text: string) => {
-    pending += text;
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      let parsed: Record<string, unknown>;
-      try {
-        parsed = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        continue; // not a log line
-      }
-      if (logFile)
-        appendFileSync(logFile, `${performance.now().toFixed(0)} ${child.pid} ${line}\n`);
-      const what = MILESTONES[String(parsed['message'])];
-      if (what) milestones.push({ atMs: performance.now(), what });
-      onLine(parsed);
+  createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (line) => {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return; // not a log line
     }
+    if (logFile) appendFileSync(logFile, `${performance.now().toFixed(0)} ${child.pid} ${line}\n`);
+    const what = MILESTONES[String(parsed['message'])];
+    if (what) milestones.push({ atMs: performance.now(), what });
+    onLine(parsed);
   });
 }
 
@@ -90,7 +88,7 @@ interface Master {
   readonly url: string;
 }
 
-function startMaster(dir: string, index: number, zkUrl: string): Promise<Master> {
+function startMaster(dir: string, keys: BenchKeys, index: number, zkUrl: string): Promise<Master> {
   const child = spawn(
     process.execPath,
     [
@@ -99,9 +97,9 @@ function startMaster(dir: string, index: number, zkUrl: string): Promise<Master>
       '--work-dir',
       join(dir, `master-${index}`),
       '--key',
-      join(dir, 'keys', 'master.key'),
+      keys.masterKeyFile,
       '--trust',
-      join(dir, 'trust'),
+      keys.trustDir,
       '--port',
       '0',
       '--zk',
@@ -158,7 +156,7 @@ function percentile(sorted: readonly number[], fraction: number): number {
 }
 
 /** `wasmos agent` following the leader through ZooKeeper. */
-function startAgentProcess(dir: string, zkUrl: string): ChildProcess {
+function startAgentProcess(dir: string, keys: BenchKeys, zkUrl: string): ChildProcess {
   return spawn(
     process.execPath,
     [
@@ -169,9 +167,9 @@ function startAgentProcess(dir: string, zkUrl: string): ChildProcess {
       '--work-dir',
       join(dir, 'agent'),
       '--key',
-      join(dir, 'agent-keys', 'agent.key'),
+      keys.agentKeyFiles[0]!,
       '--trust',
-      join(dir, 'trust'),
+      keys.trustDir,
       '--resources',
       'cpus:1;mem:256',
       '--runtimes',
@@ -215,34 +213,21 @@ const detector = new LeaderDetector({ servers: zk.servers, rootPath });
 let agent: ChildProcess | undefined;
 let framework: BenchFramework | undefined;
 try {
-  const identity = generateIdentity();
-  const written = await writeKeyPair(join(dir, 'keys'), 'master', 'master', identity);
-  const trusted = await writeKeyPair(join(dir, 'trust'), 'master', 'master', identity);
-  if (!written.ok || !trusted.ok) throw new Error('cannot write the master key');
+  // One agent key when an agent takes part (the offer mode); the framework key goes unused otherwise.
+  const keys = await makeBenchKeys(dir, mode === 'offer' ? 1 : 0);
   await writeFile(join(dir, 'zk-credentials'), 'masters:bench\n', { mode: 0o600 });
   const zkUrl = `zk://${zk.servers}${rootPath}`;
   if (mode === 'offer') {
-    const frameworkIdentity = generateIdentity();
-    const agentIdentity = generateIdentity();
-    const frameworkKey = await writeKeyPair(
-      join(dir, 'trust'),
-      'framework',
-      'framework',
-      frameworkIdentity,
-    );
-    const agentKey = await writeKeyPair(join(dir, 'agent-keys'), 'agent', 'agent', agentIdentity);
-    const agentTrusted = await writeKeyPair(join(dir, 'trust'), 'agent', 'agent', agentIdentity);
-    if (!frameworkKey.ok || !agentKey.ok || !agentTrusted.ok) throw new Error('cannot write keys');
     framework = new BenchFramework(
-      frameworkIdentity,
-      new TrustStore([{ publicKey: identity.publicKey, role: 'master', name: 'master' }]),
+      await loadIdentity(keys.frameworkKeyFile),
+      await loadMasterTrust(keys.trustDir),
     );
   }
   let started = 0;
-  for (; started < 3; started++) masters.push(await startMaster(dir, started, zkUrl));
+  for (; started < 3; started++) masters.push(await startMaster(dir, keys, started, zkUrl));
   detector.start();
   if (framework) {
-    agent = startAgentProcess(dir, zkUrl);
+    agent = startAgentProcess(dir, keys, zkUrl);
     followLog(agent, () => undefined);
     await firstOfferFromNewLeader(framework, detector, undefined);
   }
@@ -267,7 +252,7 @@ try {
     console.log(
       `kill ${kill + 1}: ${framework ? 'first offer from the new leader' : 'new leader'} after ${tookMs.toFixed(0)} ms (${breakdown})`,
     );
-    masters.push(await startMaster(dir, started++, zkUrl));
+    masters.push(await startMaster(dir, keys, started++, zkUrl));
   }
   const sorted = [...failoversMs].sort((left, right) => left - right);
   console.log(

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ClusterKeys } from './keys.js';
 import { until } from '../../support/until.js';
@@ -25,18 +26,11 @@ export class CliProcess {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, WASMOS_LOG_FORMAT: 'json', WASMOS_LOG: 'info' },
     });
-    let pending = '';
-    this.child.stderr!.setEncoding('utf8');
-    this.child.stderr!.on('data', (text: string) => {
-      pending += text;
-      const parts = pending.split('\n');
-      pending = parts.pop() ?? '';
-      for (const part of parts) {
-        try {
-          this.lines.push(JSON.parse(part) as LogLine);
-        } catch {
-          this.lines.push({ message: part });
-        }
+    createInterface({ input: this.child.stderr!, crlfDelay: Infinity }).on('line', (line) => {
+      try {
+        this.lines.push(JSON.parse(line) as LogLine);
+      } catch {
+        this.lines.push({ message: line });
       }
     });
     this.exited = new Promise((resolve) =>
