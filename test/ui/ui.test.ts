@@ -316,4 +316,139 @@ test('with HTTP credentials the UI asks for them, and serves the page to whoever
   }
 });
 
+/** Where the master serves the compiled master/ui/browser/api.ts. */
+const API_MODULE_PATH = '/ui/js/api.js';
+
+const OUTCOME_KEYS = [
+  'reason',
+  'message',
+  'exitCode',
+  'fuelConsumed',
+  'peakMemoryBytes',
+  'durationMs',
+] as const;
+
+const outcomeOf = (decoded: Record<string, unknown>) =>
+  Object.fromEntries(OUTCOME_KEYS.map((key) => [key, decoded[key]]));
+
+/** What the page's api.js makes of `json`, as a task of the operator API and as a job. */
+function decodeInPage(
+  page: Page,
+  json: Record<string, unknown>,
+): Promise<{ task: Record<string, unknown>; job: Record<string, unknown> }> {
+  return page.evaluate(
+    async ([modulePath, value]) => {
+      const api = (await import(modulePath)) as Record<
+        'taskOf' | 'jobOf',
+        (value: unknown) => Record<string, unknown>
+      >;
+      return { task: api.taskOf(value), job: api.jobOf(value) };
+    },
+    [API_MODULE_PATH, json] as const,
+  );
+}
+
+test('the UI client reads a task outcome in snake_case (operator API) and camelCase (jobs API)', async () => {
+  const { page, problems } = await openPage();
+  try {
+    await page.goto(`${the().master.url}/ui/`);
+    const outcome = {
+      reason: 'REASON_COMMAND_EXECUTOR_FAILED',
+      message: 'exited 3',
+      exitCode: 3,
+      fuelConsumed: 1234,
+      peakMemoryBytes: 65536,
+      durationMs: 42,
+    };
+    const snake = await decodeInPage(page, {
+      id: 't1',
+      reason: outcome.reason,
+      message: outcome.message,
+      exit_code: outcome.exitCode,
+      fuel_consumed: outcome.fuelConsumed,
+      peak_memory_bytes: outcome.peakMemoryBytes,
+      duration_ms: outcome.durationMs,
+      updated_ms: 7,
+    });
+    assert.equal(outcomeOf(snake.task), outcome);
+    assert.is(snake.task['updatedMs'], 7);
+    assert.is(snake.job['exitCode'], undefined, 'the jobs API is not read in snake_case');
+
+    const camel = await decodeInPage(page, { id: 'j1', taskState: 'TASK_FAILED', ...outcome });
+    assert.equal(outcomeOf(camel.job), outcome);
+    assert.is(camel.job['taskState'], 'TASK_FAILED');
+    assert.is(camel.task['exitCode'], undefined, 'the operator API is not read in camelCase');
+
+    const wrongTypes = await decodeInPage(page, { exit_code: 'three', duration_ms: 'long' });
+    assert.equal(
+      outcomeOf(wrongTypes.task),
+      Object.fromEntries(OUTCOME_KEYS.map((key) => [key, undefined])),
+    );
+    assert.equal(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test("the UI client's listings match the API, and a job's outcome reads the same as its task's", async () => {
+  const { master } = the();
+  const digest = await uploadProgram(master.url, 'args-echo');
+  const submitted = await fetch(`${master.url}/api/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'listed', wasm: { digest, args: ['hello'] } }),
+  });
+  assert.is(submitted.status, 201, await submitted.clone().text());
+  const { id } = (await submitted.json()) as { id: string };
+  await until(
+    async () => {
+      const job = (await (await fetch(`${master.url}/api/v1/jobs/${id}`)).json()) as {
+        state: string;
+      };
+      return job.state === 'finished';
+    },
+    'the job to finish',
+    UI_DEADLINE_MS,
+  );
+  const rawAgents = (await (await fetch(`${master.url}/api/v1/agents`)).json()) as {
+    agents: Array<{ id: string; hostname: string }>;
+  };
+
+  const { page, problems } = await openPage();
+  try {
+    await page.goto(`${master.url}/ui/`);
+    const listed = await page.evaluate(async (modulePath) => {
+      const api = (await import(modulePath)) as Record<
+        'getAgents' | 'getFrameworks' | 'getTasks' | 'getJobs',
+        (signal: AbortSignal) => Promise<Array<Record<string, unknown>>>
+      >;
+      const signal = new AbortController().signal;
+      return {
+        agents: await api.getAgents(signal),
+        frameworks: await api.getFrameworks(signal),
+        tasks: await api.getTasks(signal),
+        jobs: await api.getJobs(signal),
+      };
+    }, API_MODULE_PATH);
+    assert.equal(
+      listed.agents.map((agent) => [agent['id'], agent['hostname']]),
+      rawAgents.agents.map((agent) => [agent.id, agent.hostname]),
+    );
+    assert.ok(
+      listed.frameworks.some((framework) => framework['name'] === 'wasmos-jobs'),
+      `the jobs framework in ${JSON.stringify(listed.frameworks)}`,
+    );
+    const task = listed.tasks.find((each) => each['id'] === id);
+    const job = listed.jobs.find((each) => each['id'] === id);
+    assert.ok(task && job, `task and job ${id} in ${JSON.stringify(listed)}`);
+    assert.is(task['state'], 'TASK_FINISHED');
+    assert.is(job['exitCode'], 0);
+    assert.type(job['fuelConsumed'], 'number');
+    assert.equal(outcomeOf(task), outcomeOf(job), 'one status, read from both APIs');
+    assert.equal(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
 test.run();
