@@ -1,14 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import type { CallAnswer } from './limiter.js';
 import {
-  CALLS_IN_FLIGHT_MAX,
-  Limiter,
-  openSignedStream,
-  postSigned,
-  type CallAnswer,
-} from './limiter.js';
-import {
-  ReplayGuard,
-  Signer,
   terminalTaskStates,
   type Identity,
   type Offer,
@@ -19,7 +11,7 @@ import {
   type TrustStore,
   type WasmInfo,
 } from '../../../protocol/index.js';
-import { masterEvents } from './signed-stream.js';
+import { SignedChannel } from './signed-channel.js';
 
 export interface BenchFrameworkOptions {
   readonly url: string;
@@ -54,52 +46,41 @@ export class BenchFramework {
   readonly submittedAt = new Map<string, number>();
   readonly runningAt = new Map<string, number>();
   readonly endedAt = new Map<string, number>();
-  private readonly signer: Signer;
-  private readonly calls = new Limiter(CALLS_IN_FLIGHT_MAX);
-  private readonly replay = new ReplayGuard();
-  private readonly abort = new AbortController();
-  private streamId: string | undefined;
+  private readonly channel: SignedChannel<'scheduler'>;
   private readonly pending: string[] = [];
   private readonly held = new Map<string, Offer>();
   private readonly taskMilliCpus: number;
 
   constructor(private readonly options: BenchFrameworkOptions) {
-    this.signer = new Signer(options.identity);
+    this.channel = new SignedChannel(
+      'scheduler',
+      options.url,
+      options.identity,
+      options.masterTrust,
+    );
     this.taskMilliCpus = Math.round(options.taskCpus * 1000);
   }
 
   private post(call: SchedulerCall): Promise<CallAnswer> {
-    return postSigned(this.calls, {
-      url: `${this.options.url}/api/v1/scheduler`,
-      body: this.signer.seal('scheduler.call', call),
-      streamId: this.streamId,
-    });
+    return this.channel.post(call);
   }
 
   /** SUBSCRIBE; resolves once SUBSCRIBED arrived. */
   async subscribe(): Promise<void> {
-    const response = await openSignedStream({
-      url: `${this.options.url}/api/v1/scheduler`,
-      body: this.signer.seal('scheduler.call', {
-        type: 'SUBSCRIBE',
-        subscribe: {
-          framework_info: { user: 'bench', name: 'bench framework', failover_timeout: 0 },
-        },
-      }),
-      streamId: undefined,
-      signal: this.abort.signal,
+    const events = await this.channel.open({
+      type: 'SUBSCRIBE',
+      subscribe: {
+        framework_info: { user: 'bench', name: 'bench framework', failover_timeout: 0 },
+      },
     });
-    if (response.status !== 200 || !response.body)
-      throw new Error(`SUBSCRIBE answered ${response.status}: ${await response.text()}`);
-    this.streamId = response.headers.get('mesos-stream-id') ?? undefined;
     const subscribed = new Promise<void>((resolve, reject) => {
-      void this.read(response.body!, resolve, reject);
+      void this.read(events, resolve, reject);
     });
     await subscribed;
   }
 
   close(): void {
-    this.abort.abort();
+    this.channel.close();
   }
 
   /** Queues a task; it is launched on the next offer it fits in. */
@@ -119,12 +100,11 @@ export class BenchFramework {
   }
 
   private async read(
-    body: ReadableStream<Uint8Array>,
+    events: AsyncIterable<SchedulerEvent>,
     subscribed: () => void,
     failed: (error: Error) => void,
   ): Promise<void> {
     try {
-      const events = masterEvents(body, this.options.masterTrust, this.replay, 'scheduler.event');
       for await (const event of events) {
         if (event.type === 'SUBSCRIBED') {
           this.frameworkId = event.subscribed.framework_id.value;
@@ -135,7 +115,7 @@ export class BenchFramework {
       failed(new Error('the event stream ended'));
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
-      if (!this.abort.signal.aborted) this.errors.push(`stream: ${failure.message}`);
+      if (!this.channel.closed) this.errors.push(`stream: ${failure.message}`);
       failed(failure);
     }
   }

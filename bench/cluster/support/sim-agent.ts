@@ -1,21 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import {
-  CALLS_IN_FLIGHT_MAX,
-  Limiter,
-  openSignedStream,
-  postSigned,
-  type CallAnswer,
-} from './limiter.js';
-import {
-  ReplayGuard,
-  Signer,
-  type AgentCall,
-  type AgentEvent,
-  type Identity,
-  type TaskState,
-  type TrustStore,
+import type { CallAnswer } from './limiter.js';
+import type {
+  AgentCall,
+  AgentEvent,
+  Identity,
+  TaskState,
+  TrustStore,
 } from '../../../protocol/index.js';
-import { masterEvents } from './signed-stream.js';
+import { SignedChannel } from './signed-channel.js';
 
 export interface SimAgentOptions {
   readonly url: string;
@@ -37,11 +29,7 @@ export class SimAgent {
   launches = 0;
   updatesSent = 0;
   readonly errors: string[] = [];
-  private readonly signer: Signer;
-  private readonly calls = new Limiter(CALLS_IN_FLIGHT_MAX);
-  private readonly replay = new ReplayGuard();
-  private readonly abort = new AbortController();
-  private streamId: string | undefined;
+  private readonly channel: SignedChannel<'agent'>;
   private heartbeat: NodeJS.Timeout | undefined;
   /** Per task: the uuid awaiting acknowledgement, and what to send after it. */
   private readonly awaiting = new Map<
@@ -50,15 +38,11 @@ export class SimAgent {
   >();
 
   constructor(private readonly options: SimAgentOptions) {
-    this.signer = new Signer(options.identity);
+    this.channel = new SignedChannel('agent', options.url, options.identity, options.masterTrust);
   }
 
   private post(call: AgentCall): Promise<CallAnswer> {
-    return postSigned(this.calls, {
-      url: `${this.options.url}/api/v1/agent`,
-      body: this.signer.seal('agent.call', call),
-      streamId: this.streamId,
-    });
+    return this.channel.post(call);
   }
 
   /** Registers; resolves once REGISTERED arrived (events keep being handled afterwards). */
@@ -68,36 +52,22 @@ export class SimAgent {
       type: 'SCALAR' as const,
       scalar: { value },
     });
-    const response = await openSignedStream({
-      url: `${this.options.url}/api/v1/agent`,
-      streamId: undefined,
-      signal: this.abort.signal,
-      body: this.signer.seal('agent.call', {
-        type: 'REGISTER',
-        register: {
-          agent_info: {
-            hostname: this.options.hostname,
-            resources: [
-              scalar('cpus', this.options.cpus),
-              scalar('mem', this.options.memMiB),
-              scalar('disk', 10_000),
-            ],
-            attributes: [],
-            runtimes: ['wasm'],
-            version: 'bench',
-          },
+    const events = await this.channel.open({
+      type: 'REGISTER',
+      register: {
+        agent_info: {
+          hostname: this.options.hostname,
+          resources: [
+            scalar('cpus', this.options.cpus),
+            scalar('mem', this.options.memMiB),
+            scalar('disk', 10_000),
+          ],
+          attributes: [],
+          runtimes: ['wasm'],
+          version: 'bench',
         },
-      }),
+      },
     });
-    if (response.status !== 200 || !response.body)
-      throw new Error(`REGISTER answered ${response.status}: ${await response.text()}`);
-    this.streamId = response.headers.get('mesos-stream-id') ?? undefined;
-    const events = masterEvents(
-      response.body,
-      this.options.masterTrust,
-      this.replay,
-      'agent.event',
-    );
     const first = await events.next();
     if (first.done || first.value.type !== 'REGISTERED')
       throw new Error('the agent stream did not start with REGISTERED');
@@ -116,7 +86,7 @@ export class SimAgent {
 
   stop(): void {
     clearInterval(this.heartbeat);
-    this.abort.abort();
+    this.channel.close();
   }
 
   private async handle(events: AsyncIterator<AgentEvent>): Promise<void> {
@@ -124,7 +94,7 @@ export class SimAgent {
       for (let next = await events.next(); !next.done; next = await events.next())
         this.onEvent(next.value);
     } catch (error) {
-      if (!this.abort.signal.aborted) this.errors.push(`stream: ${String(error)}`);
+      if (!this.channel.closed) this.errors.push(`stream: ${String(error)}`);
     }
   }
 
