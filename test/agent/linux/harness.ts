@@ -90,3 +90,15 @@ export async function linuxHarness(): Promise<LinuxHarness> {
   };
   return harness;
 }
+
+/** Runs `body` with a fresh harness and cleans it up (containers, cgroups, files) whatever happens. */
+export async function withLinuxHarness(
+  body: (harness: LinuxHarness) => Promise<void>,
+): Promise<void> {
+  const harness = await linuxHarness();
+  try {
+    await body(harness);
+  } finally {
+    await harness.cleanup();
+  }
+}

@@ -8,16 +8,7 @@ import * as assert from 'uvu/assert';
 import { WasmosError } from '../../../lib/errors.js';
 import { parseCheckpointState } from '../../../agent/containerizer/linux/run-records.js';
 import { parsePids } from '../../../agent/containerizer/linux/cgroups/stats.js';
-import { linuxHarness, type LinuxHarness } from './harness.js';
-
-async function withHarness(body: (harness: LinuxHarness) => Promise<void>): Promise<void> {
-  const harness = await linuxHarness();
-  try {
-    await body(harness);
-  } finally {
-    await harness.cleanup();
-  }
-}
+import { withLinuxHarness } from './harness.js';
 
 function v1Dir(
   state: Readonly<Record<string, unknown>>,
@@ -44,7 +35,7 @@ async function isRunning(pid: number): Promise<boolean> {
 const readOutput = (sandbox: string) => readFile(join(sandbox, 'stdout'), 'utf8');
 
 test('a task allocating past its memory limit is OOM-killed and reported as memory_limit', () =>
-  withHarness(async (harness) => {
+  withLinuxHarness(async (harness) => {
     const c = harness.make();
     const sandbox = await harness.sandbox();
     // tail keeps a newline-free input whole in memory: 256 MiB against a 32 MiB limit.
@@ -58,7 +49,7 @@ test('a task allocating past its memory limit is OOM-killed and reported as memo
   }));
 
 test('a busy loop with cpus 0.5 uses about half a core, measured from cgroup cpu usage', () =>
-  withHarness(async (harness) => {
+  withLinuxHarness(async (harness) => {
     const c = harness.make();
     const sandbox = await harness.sandbox();
     await c.launch(harness.spec('busy', sandbox, { value: 'while :; do :; done' }, { cpus: 0.5 }));
@@ -80,7 +71,7 @@ test('a busy loop with cpus 0.5 uses about half a core, measured from cgroup cpu
   }));
 
 test('a fork bomb is contained by pids.max and the host stays responsive', () =>
-  withHarness(async (harness) => {
+  withLinuxHarness(async (harness) => {
     const pidsMax = 64;
     const c = harness.make({ pidsMax });
     const sandbox = await harness.sandbox();
@@ -105,7 +96,7 @@ test('a fork bomb is contained by pids.max and the host stays responsive', () =>
   }));
 
 test('the task is PID 1 of its own namespace and sees no host process', () =>
-  withHarness(async (harness) => {
+  withLinuxHarness(async (harness) => {
     const c = harness.make();
     const sandbox = await harness.sandbox();
     const script = 'echo "self $$"; ls /proc | grep -E "^[0-9]+$" | tr "\\n" " "';
@@ -120,7 +111,7 @@ test('the task is PID 1 of its own namespace and sees no host process', () =>
   }));
 
 test('kill leaves no process behind, not even a double-forked daemon that ignores SIGTERM', () =>
-  withHarness(async (harness) => {
+  withLinuxHarness(async (harness) => {
     const c = harness.make();
     const sandbox = await harness.sandbox();
     const script = "trap '' TERM; ( ( sleep 300 & ) & ); sleep 300";
@@ -136,7 +127,7 @@ test('kill leaves no process behind, not even a double-forked daemon that ignore
   }));
 
 test('the task runs as nobody in its sandbox with only its own environment', () =>
-  withHarness(async (harness) => {
+  withLinuxHarness(async (harness) => {
     const c = harness.make();
     const sandbox = await harness.sandbox();
     await c.launch(
@@ -164,7 +155,7 @@ test('the task runs as nobody in its sandbox with only its own environment', () 
   }));
 
 test('launch refuses root, bad ids and bad resources, and leaves nothing behind', () =>
-  withHarness(async (harness) => {
+  withLinuxHarness(async (harness) => {
     const c = harness.make();
     const sandbox = await harness.sandbox();
     const attempts: Array<[string, () => Promise<unknown>]> = [

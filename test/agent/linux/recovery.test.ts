@@ -6,18 +6,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CheckpointedContainer } from '../../../agent/containerizer/containerizer.js';
 import { parseCheckpointState } from '../../../agent/containerizer/linux/run-records.js';
-import { linuxHarness, type LinuxHarness } from './harness.js';
+import { withLinuxHarness, type LinuxHarness } from './harness.js';
 
 const AGENT_SCRIPT = new URL('./agent-process.js', import.meta.url).pathname;
-
-async function withHarness(body: (harness: LinuxHarness) => Promise<void>): Promise<void> {
-  const harness = await linuxHarness();
-  try {
-    await body(harness);
-  } finally {
-    await harness.cleanup();
-  }
-}
 
 /** Launches through a separate agent process and kills that process with SIGKILL. */
 async function launchInDoomedAgent(
@@ -54,7 +45,7 @@ function checkpoint(
 }
 
 test('after the agent is killed with SIGKILL the container keeps running and a restarted agent gets its completion once', () =>
-  withHarness(async (harness) => {
+  withLinuxHarness(async (harness) => {
     const sandbox = await harness.sandbox();
     const state = await launchInDoomedAgent(
       harness,
@@ -76,7 +67,7 @@ test('after the agent is killed with SIGKILL the container keeps running and a r
   }));
 
 test('a container whose supervisor vanished is reported lost once and its processes are killed', () =>
-  withHarness(async (harness) => {
+  withLinuxHarness(async (harness) => {
     const c = harness.make();
     const sandbox = await harness.sandbox();
     const state = await c.launch(harness.spec('orphaned', sandbox, { value: 'sleep 300' }));
@@ -94,7 +85,7 @@ test('a container whose supervisor vanished is reported lost once and its proces
   }));
 
 test('recover kills and removes containers the agent no longer knows', () =>
-  withHarness(async (harness) => {
+  withLinuxHarness(async (harness) => {
     const c = harness.make();
     const sandbox = await harness.sandbox();
     const state = parseCheckpointState(
@@ -110,7 +101,7 @@ test('recover kills and removes containers the agent no longer knows', () =>
   }));
 
 test('an unreadable checkpoint state is reported lost, not thrown', () =>
-  withHarness(async (harness) => {
+  withLinuxHarness(async (harness) => {
     const recovered = await harness.make().recover([checkpoint('garbled', { runDir: 42 })]);
     assert.is(recovered.terminated[0]?.termination.reason, 'lost');
   }));
