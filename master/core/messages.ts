@@ -1,6 +1,6 @@
 import type { Resources } from './resources.js';
 import type { Registry } from './registry.js';
-import type { Runtime, TaskReason, TaskState, TaskStatusView } from './tasks.js';
+import type { Runtime, TaskState, TaskStatusFacts, TaskStatusView } from './tasks.js';
 
 /**
  * What goes into the core (`step` inputs) and what comes out (`Ready`). These are the core's
@@ -109,20 +109,11 @@ export interface ReportedTask {
   readonly runtime: Runtime;
 }
 
-export interface AgentStatusUpdate {
+export interface AgentStatusUpdate extends TaskStatusFacts {
   readonly frameworkId: string;
   readonly taskId: string;
-  readonly state: TaskState;
   readonly uuid: string;
   readonly source: 'SOURCE_AGENT' | 'SOURCE_EXECUTOR';
-  readonly reason?: TaskReason;
-  readonly message?: string;
-  readonly timestampMs: number;
-  readonly exitCode?: number;
-  readonly fuelConsumed?: number;
-  readonly peakMemoryBytes?: number;
-  readonly durationMs?: number;
-  readonly healthy?: boolean;
 }
 
 /** `keyId`: the key that signed the call (checked against the admitted agent's key). */

@@ -47,22 +47,29 @@ export function canTransition(from: TaskState, to: TaskState): boolean {
 
 export type StatusSource = 'SOURCE_MASTER' | 'SOURCE_AGENT' | 'SOURCE_EXECUTOR';
 
-/** A task status as frameworks see it (protocol TaskStatus, camelCase). */
-export interface TaskStatusView {
-  readonly taskId: string;
-  readonly agentId: string | undefined;
+/**
+ * What one status says about its task, whoever reports it: the state and why, and what the
+ * executor measured. An agent's update and the status frameworks see both carry these.
+ */
+export interface TaskStatusFacts {
   readonly state: TaskState;
-  readonly source: StatusSource;
   readonly reason?: TaskReason;
   readonly message?: string;
-  /** Present on agent updates, which must be acknowledged; absent on master-generated ones. */
-  readonly uuid?: string;
   readonly timestampMs: number;
   readonly exitCode?: number;
   readonly fuelConsumed?: number;
   readonly peakMemoryBytes?: number;
   readonly durationMs?: number;
   readonly healthy?: boolean;
+}
+
+/** A task status as frameworks see it (protocol TaskStatus, camelCase). */
+export interface TaskStatusView extends TaskStatusFacts {
+  readonly taskId: string;
+  readonly agentId: string | undefined;
+  readonly source: StatusSource;
+  /** Present on agent updates, which must be acknowledged; absent on master-generated ones. */
+  readonly uuid?: string;
 }
 
 /** What the master keeps about a task: soft state, rebuilt from agents after a restart. */
