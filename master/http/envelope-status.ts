@@ -2,7 +2,7 @@ import type { ProtocolErrorCode } from '../../protocol/index.js';
 
 /**
  * How each refusal of a signed envelope answers over HTTP, on every channel that takes envelopes
- * (the scheduler and agent APIs): a malformed, stale or replayed one is the sender's mistake
+ * (the scheduler and agent APIs, the masters' replica calls): a malformed, stale or replayed one is the sender's mistake
  * (400), one too large is 413, and one from a key we do not trust, or for another role, is 403.
  */
 export const ENVELOPE_REFUSAL_STATUS: Readonly<Record<ProtocolErrorCode, 400 | 403 | 413>> = {
