@@ -1,13 +1,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as assert from 'uvu/assert';
-import {
-  generateIdentity,
-  TrustStore,
-  writeKeyPair,
-  type Identity,
-} from '../../../protocol/index.js';
+import { generateIdentity, TrustStore, type Identity } from '../../../protocol/index.js';
+import { writeTestKey } from '../../support/keys.js';
 
 /**
  * Keys for a test cluster in a fresh temporary directory: the master's key pair in `keys/`, and
@@ -33,26 +28,24 @@ export async function makeClusterKeys(agentCount = 2): Promise<ClusterKeys> {
   const dir = await mkdtemp(join(tmpdir(), 'wasmos-e2e-'));
   const trustDir = join(dir, 'trust');
   const master = generateIdentity();
-  const masterPair = await writeKeyPair(join(dir, 'keys'), 'master', 'master', master);
-  assert.ok(masterPair.ok);
-  const masterPub = await writeKeyPair(trustDir, 'master', 'master', master);
-  assert.ok(masterPub.ok);
+  const masterKeyFile = await writeTestKey(join(dir, 'keys'), 'master', 'master', master);
+  await writeTestKey(trustDir, 'master', 'master', master);
   const framework = generateIdentity();
-  assert.ok((await writeKeyPair(trustDir, 'framework', 'framework', framework)).ok);
+  await writeTestKey(trustDir, 'framework', 'framework', framework);
   const agents: Identity[] = [];
   const agentKeyFiles: string[] = [];
   for (let index = 0; index < agentCount; index++) {
     const agent = generateIdentity();
-    const pair = await writeKeyPair(join(dir, 'agent-keys'), `agent${index}`, 'agent', agent);
-    assert.ok(pair.ok);
-    assert.ok((await writeKeyPair(trustDir, `agent${index}`, 'agent', agent)).ok);
+    agentKeyFiles.push(
+      await writeTestKey(join(dir, 'agent-keys'), `agent${index}`, 'agent', agent),
+    );
+    await writeTestKey(trustDir, `agent${index}`, 'agent', agent);
     agents.push(agent);
-    agentKeyFiles.push(pair.value.privateKeyPath);
   }
   return {
     dir,
     master,
-    masterKeyFile: masterPair.value.privateKeyPath,
+    masterKeyFile,
     trustDir,
     masterTrust: new TrustStore([{ publicKey: master.publicKey, role: 'master', name: 'master' }]),
     framework,

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generateIdentity, writeKeyPair, type SchedulerCall } from '../../../protocol/index.js';
+import { generateIdentity, type SchedulerCall } from '../../../protocol/index.js';
+import { writeTestKey } from '../../support/keys.js';
 import {
   cborFramework,
   contextOf,
@@ -180,8 +181,7 @@ test('a framework key added to the trust directory is accepted without a restart
       const newcomer = generateIdentity();
       const client = cborFramework(master.url, keys, newcomer);
       assert.is((await client.subscribe(subscribeCall())).status, 403, 'unknown key at first');
-      const written = await writeKeyPair(keys.trustDir, 'newcomer', 'framework', newcomer);
-      assert.ok(written.ok);
+      await writeTestKey(keys.trustDir, 'newcomer', 'framework', newcomer);
       // The directory is watched; SIGHUP is the operator's way to force a reload.
       process.kill(process.pid, 'SIGHUP');
       const status = await until(async () => {

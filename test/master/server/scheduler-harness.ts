@@ -7,6 +7,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import { writeTestKey } from '../../support/keys.js';
 import { openMasterEvent, readRecords } from '../../support/signed-stream.js';
 import { until } from '../../support/until.js';
 import { createLogger } from '../../../lib/log.js';
@@ -25,7 +26,6 @@ import {
   SchedulerEvent,
   Signer,
   TrustStore,
-  writeKeyPair,
   type Identity,
   type SchedulerCall,
 } from '../../../protocol/index.js';
@@ -52,23 +52,20 @@ export async function makeKeys(): Promise<Keys> {
   const framework = generateIdentity();
   const otherFramework = generateIdentity();
   const agent = generateIdentity();
-  const written = await writeKeyPair(join(dir, 'keys'), 'master', 'master', master);
-  assert.ok(written.ok);
+  const masterKeyFile = await writeTestKey(join(dir, 'keys'), 'master', 'master', master);
   const trustDir = join(dir, 'trust');
   for (const [name, role, identity] of [
     ['framework', 'framework', framework],
     ['other', 'framework', otherFramework],
     ['agent', 'agent', agent],
-  ] as const) {
-    const pair = await writeKeyPair(trustDir, name, role, identity);
-    assert.ok(pair.ok);
-  }
+  ] as const)
+    await writeTestKey(trustDir, name, role, identity);
   const credentialsFile = join(dir, 'credentials.json');
   await writeFile(credentialsFile, JSON.stringify({ credentials: [CREDENTIALS] }));
   await chmod(credentialsFile, 0o600);
   return {
     dir,
-    masterKeyFile: written.value.privateKeyPath,
+    masterKeyFile,
     trustDir,
     masterPublic: new TrustStore([{ publicKey: master.publicKey, role: 'master', name: 'm' }]),
     framework,
