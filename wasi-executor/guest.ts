@@ -21,6 +21,24 @@ export interface GuestSpec {
 }
 
 /**
+ * A guest granted nothing: no arguments, environment, input, files or network. What probes of
+ * the host (and tests and benches that change only what they look at) start from, so a new
+ * GuestSpec field is defaulted in one place.
+ */
+export function bareGuestSpec(programName: string, changes: Partial<GuestSpec> = {}): GuestSpec {
+  return {
+    programName,
+    args: [],
+    env: {},
+    stdin: new Uint8Array(0),
+    preopens: [],
+    netAllow: [],
+    handlerInput: undefined,
+    ...changes,
+  };
+}
+
+/**
  * What the instrumenter moved out of a core module into "wasmos" imports:
  * the memories and tables it used to define, with their declared limits.
  * The host creates them per task (memories capped by the task's limit).

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { prepareComponent } from '../../wasi-executor/component/prepare.js';
 import { runComponent, type ComponentArtifact } from '../../wasi-executor/component/run.js';
-import { GuestExit, type GuestSpec } from '../../wasi-executor/guest.js';
+import { bareGuestSpec, GuestExit } from '../../wasi-executor/guest.js';
 import { instrumentCore } from '../../wasi-executor/instrumentation.js';
 import { defaultTaskLimits } from '../../wasi-executor/limits.js';
 import { createTaskContext } from '../../wasi-executor/worker/context.js';
@@ -31,15 +31,7 @@ const batches = Number(values.batches);
 const tasksPerBatch = Number(values.tasks);
 const warmupTasks = Number(values.warmup);
 
-const spec: GuestSpec = {
-  programName: 'hello',
-  args: [],
-  env: {},
-  stdin: new Uint8Array(0),
-  preopens: [],
-  netAllow: [],
-  handlerInput: undefined,
-};
+const spec = bareGuestSpec('hello');
 
 const bytes = readFileSync(new URL('../../../components/built/p2/hello.wasm', import.meta.url));
 const preparing = await prepareComponent(bytes, {

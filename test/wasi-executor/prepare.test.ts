@@ -14,7 +14,7 @@ import {
 import { createPreview1Host } from '../../wasi-executor/preview1/host.js';
 import { programBytes, text } from './programs.js';
 import { buildModule } from './wasm-bytes.js';
-import { bareGuestSpec } from './guest-spec.js';
+import { bareGuestSpec } from '../../wasi-executor/guest.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'wasmos-prepare-'));
 const executor = new Executor({ workDir, limits: { workersMax: 1 } });

@@ -6,10 +6,10 @@ import { defaultTaskLimits, WASM_PAGE_BYTES } from '../../wasi-executor/limits.j
 import { createTaskContext } from '../../wasi-executor/worker/context.js';
 import { SPARE_MEMORIES_MAX, SpareMemories } from '../../wasi-executor/worker/spare-memories.js';
 import { Executor } from '../../wasi-executor/executor.js';
-import { bareGuestSpec } from './guest-spec.js';
+import { bareGuestSpec } from '../../wasi-executor/guest.js';
 import { prepareProgram, text } from './programs.js';
 
-const spec = bareGuestSpec();
+const spec = bareGuestSpec('probe');
 
 const plan = {
   memories: [{ importName: 'memory0', initialPages: 2, maximumPages: 100 }],

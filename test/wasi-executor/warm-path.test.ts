@@ -7,10 +7,10 @@ import { Executor } from '../../wasi-executor/executor.js';
 import { createPreview1Host } from '../../wasi-executor/preview1/host.js';
 import { defaultTaskLimits } from '../../wasi-executor/limits.js';
 import { createTaskContext, type OutputStream } from '../../wasi-executor/worker/context.js';
-import { bareGuestSpec } from './guest-spec.js';
+import { bareGuestSpec } from '../../wasi-executor/guest.js';
 import { prepareProgram, text } from './programs.js';
 
-const spec = bareGuestSpec();
+const spec = bareGuestSpec('probe');
 
 test('one worker holding one artifact at a time runs three programs in turn, each with its own output', async () => {
   const executor = new Executor({ limits: { workersMax: 1, preparedEntriesMax: 1 } });

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasiHost } from '../../../wasi-executor/component/host/index.js';
 import type { Pollable } from '../../../wasi-executor/component/host/streams.js';
-import { bareGuestSpec } from '../guest-spec.js';
+import { bareGuestSpec } from '../../../wasi-executor/guest.js';
 
 const sink = { write: () => undefined, bytesWritten: 0, truncated: false };
 

@@ -1,6 +1,6 @@
 /** Runs a component in this thread, the way a worker does, and collects what it did. */
 import { readFileSync } from 'node:fs';
-import type { GuestOutcome, GuestSpec } from '../../../wasi-executor/guest.js';
+import { bareGuestSpec, type GuestOutcome, type GuestSpec } from '../../../wasi-executor/guest.js';
 import {
   passThrough,
   prepareComponent,
@@ -12,7 +12,6 @@ import { instrumentCore } from '../../../wasi-executor/instrumentation.js';
 import { defaultTaskLimits } from '../../../wasi-executor/limits.js';
 import type { TaskLimits } from '../../../wasi-executor/types.js';
 import { createTaskContext, type TaskContext } from '../../../wasi-executor/worker/context.js';
-import { bareGuestSpec } from '../guest-spec.js';
 
 export const builtDir = new URL('../../../../components/built/', import.meta.url);
 

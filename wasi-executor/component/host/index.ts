@@ -4,7 +4,7 @@
  * wasi:http are not provided, so a component importing them is refused before
  * it runs (missing_import) instead of failing, or worse succeeding, later.
  */
-import type { GuestContext } from '../../guest.js';
+import { bareGuestSpec, type GuestContext } from '../../guest.js';
 import { createCli } from './cli.js';
 import { createClocksAndRandom } from './clocks-random.js';
 import { createFilesystem, OpenFiles } from './filesystem.js';
@@ -51,15 +51,7 @@ export function hostedInterfaces(): ReadonlyMap<string, ReadonlySet<string>> {
   hosted ??= new Map(
     Object.entries(
       createWasiHost({
-        spec: {
-          programName: '',
-          args: [],
-          env: {},
-          stdin: new Uint8Array(0),
-          preopens: [],
-          netAllow: [],
-          handlerInput: undefined,
-        },
+        spec: bareGuestSpec(''),
         stdout: nullSink,
         stderr: nullSink,
         recordProgress: () => undefined,
