@@ -36,6 +36,7 @@ import { TaskTable, type ActiveTask, type AgentCapacity } from './core/tasks.js'
 import { diskLimitation, type Limitation } from './core/disk.js';
 import { terminalFields, type TerminalFields } from './core/termination.js';
 import { isTerminalStatus, type StatusUpdate } from './core/updates.js';
+import type { FilesystemMode } from './containerizer/linux/namespaces/filesystem.js';
 import { unavailableRuntimes } from './core/runtimes.js';
 import { resolveWasmSpec } from './core/wasm-spec.js';
 import { agentLimits, checkAgentLimits, type AgentLimits } from './limits.js';
@@ -66,6 +67,8 @@ export interface AgentOptions {
   readonly runtimes?: readonly Runtime[];
   /** Host paths tasks may be granted besides their sandbox (deny by default). */
   readonly hostPathsAllowed?: readonly string[];
+  /** Linux tasks' view of the host's files (docs/LINUX.md); default `writable`. */
+  readonly linuxFilesystem?: FilesystemMode;
   readonly hostname?: string;
   readonly limits?: Partial<AgentLimits>;
   readonly clock?: Clock;
@@ -1072,6 +1075,7 @@ async function linuxContainerizer(
     // Stable across restarts (the key is), so a restarted agent finds its own cgroups.
     agentName: `agent-${identity.keyId}`,
     runDir: join(options.workDir, 'linux'),
+    ...(options.linuxFilesystem === undefined ? {} : { filesystem: options.linuxFilesystem }),
     logger: logger.child('linux'),
   });
   return { ok: true, value };

@@ -4,6 +4,10 @@ import { startAgent } from '../../agent/agent.js';
 import { readMasterKeys } from '../../agent/checkpoint/identity.js';
 import type { Runtime } from '../../agent/containerizer/containerizer.js';
 import { parseAttributes, parseResources } from '../../agent/options.js';
+import {
+  FILESYSTEM_MODES,
+  parseFilesystemMode,
+} from '../../agent/containerizer/linux/namespaces/filesystem.js';
 import { WasmosError } from '../../lib/errors.js';
 import { parseMasterLocation } from '../client/leader.js';
 import { createLogger } from '../../lib/log.js';
@@ -17,6 +21,7 @@ interface AgentFlags {
   readonly key?: string;
   readonly trust?: string;
   readonly allowHostPath: string[];
+  readonly linuxFilesystem?: string;
 }
 
 const RUNTIMES: readonly Runtime[] = ['wasm', 'linux'];
@@ -69,6 +74,11 @@ export function register(program: Command): void {
       (value: string, all: string[]) => [...all, value],
       [],
     )
+    .option(
+      '--linux-filesystem <mode>',
+      "what linux tasks may write: writable (the host, with their user's permissions) or " +
+        'read-only (only their sandbox and private /tmp, /var/tmp, /dev/shm); default writable',
+    )
     .action(async (flags: AgentFlags) => {
       if (!flags.trust)
         throw new WasmosError(
@@ -80,6 +90,15 @@ export function register(program: Command): void {
       const attributes =
         flags.attributes === undefined ? undefined : parseAttributes(flags.attributes);
       if (attributes && !attributes.ok) throw new WasmosError('BAD_OPTION', attributes.error);
+      const linuxFilesystem =
+        flags.linuxFilesystem === undefined
+          ? undefined
+          : parseFilesystemMode(flags.linuxFilesystem);
+      if (flags.linuxFilesystem !== undefined && linuxFilesystem === undefined)
+        throw new WasmosError(
+          'BAD_OPTION',
+          `--linux-filesystem: unknown mode "${flags.linuxFilesystem}" (expected ${FILESYSTEM_MODES.join(', ')})`,
+        );
       const masterUrl = flags.master ?? process.env['WASMOS_MASTER'] ?? 'http://127.0.0.1:5050';
       const location = parseMasterLocation(masterUrl);
       if (!location.ok) throw new WasmosError('BAD_OPTION', `--master: ${location.error}`);
@@ -96,6 +115,7 @@ export function register(program: Command): void {
         ...(resources ? { resources: resources.value } : {}),
         ...(attributes ? { attributes: attributes.value } : {}),
         ...(flags.runtimes ? { runtimes: parseRuntimes(flags.runtimes) } : {}),
+        ...(linuxFilesystem ? { linuxFilesystem } : {}),
       });
       logger.info('agent started', {
         keyId: agent.keyId,

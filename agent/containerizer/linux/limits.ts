@@ -36,6 +36,8 @@ export const rmdirAttemptsMax = 50;
 export const rmdirRetryMs = 20;
 /** Retries of removing a run directory that something was still writing into (ENOTEMPTY). */
 export const rmRetriesMax = 10;
+/** How much of what the launch steps wrote on fail (a mount error) goes into launch_failed. */
+export const launchReportCharsMax = 1_000;
 /** A container id becomes a directory and a cgroup name. */
 export const containerIdLengthMax = 128;
 

@@ -7,7 +7,7 @@
  *   if (caps.ok) containerizer = new LinuxContainerizer(caps, { agentName, runDir });
  */
 import { spawn } from 'node:child_process';
-import { chown, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { chown, mkdir, open, readdir, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WasmosError } from '../../../lib/errors.js';
@@ -38,6 +38,7 @@ import {
   rmdirRetryMs,
   rmRetriesMax,
 } from './limits.js';
+import { FILESYSTEM_MODES, SCRATCH_DIRS, type FilesystemMode } from './namespaces/filesystem.js';
 import { buildLaunchCommand, type NetworkMode } from './namespaces/launch.js';
 import { isAlive, readProcessIdentity, type ProcessIdentity } from './process-identity.js';
 import { readJsonFile, readTermination, RUN_FILES, writeFileAtomic } from './run-dir.js';
@@ -67,6 +68,12 @@ export interface LinuxContainerizerOptions {
   readonly allowRoot?: boolean;
   /** Default `none` (a network namespace of its own); a task's command may override it. */
   readonly network?: NetworkMode;
+  /**
+   * Default `writable` (the host's files with the permissions of the task's user); `read-only`:
+   * every mount read-only for the task except its sandbox and its private /tmp, /var/tmp and
+   * /dev/shm.
+   */
+  readonly filesystem?: FilesystemMode;
   /** Cap CPU time at the task's `cpus` with a CFS quota (else shares/weight only); default true. */
   readonly cfsQuota?: boolean;
   readonly pidsMax?: number;
@@ -98,6 +105,16 @@ function killQuietly(pid: number): void {
   }
 }
 
+/** The scratch directories this host has, as real paths, each once (/var/tmp may be /tmp). */
+async function existingScratchDirs(): Promise<string[]> {
+  const found = new Set<string>();
+  for (const dir of SCRATCH_DIRS) {
+    const real = await realpath(dir).catch(() => undefined);
+    if (real !== undefined && real !== '/') found.add(real);
+  }
+  return [...found];
+}
+
 function checkResources(spec: LaunchSpec): void {
   const { cpus, memMiB } = spec.resources;
   if (!(Number.isFinite(cpus) && cpus > 0)) {
@@ -127,6 +144,12 @@ export class LinuxContainerizer implements Containerizer {
     private readonly options: LinuxContainerizerOptions,
   ) {
     checkContainerId(options.agentName);
+    if (options.filesystem !== undefined && !FILESYSTEM_MODES.includes(options.filesystem)) {
+      throw new WasmosError(
+        'invalid_option',
+        `filesystem must be one of ${FILESYSTEM_MODES.join(', ')} (got ${String(options.filesystem)})`,
+      );
+    }
     const pidsMax = options.pidsMax ?? pidsMaxDefault;
     if (!Number.isSafeInteger(pidsMax) || pidsMax < 1) {
       throw new WasmosError(
@@ -184,6 +207,9 @@ export class LinuxContainerizer implements Containerizer {
       tools: this.capabilities.tools,
       procsFiles: this.backend.procsFiles(cgroup),
       network: command.network ?? this.options.network ?? 'none',
+      filesystem: this.options.filesystem ?? 'writable',
+      sandboxDir: await realpath(spec.sandboxDir),
+      scratchDirs: await existingScratchDirs(),
       uid: user.uid,
       gid: user.gid,
       command,

@@ -15,7 +15,8 @@ import { nodeCgroupFs } from './cgroups/fs.js';
 import { createCgroupBackend } from './cgroups/index.js';
 import { subsystemRegistry } from './cgroups/subsystems/index.js';
 import type { CgroupBackend } from './cgroups/backend.js';
-import { JOINED_MESSAGE } from './namespaces/launch.js';
+import { JOINED_MESSAGE } from './namespaces/filesystem.js';
+import { launchReportCharsMax } from './limits.js';
 import { readProcessIdentity } from './process-identity.js';
 import { readJsonFile, RUN_FILES, writeFileAtomic } from './run-dir.js';
 import { parseSupervisorSpec, type SupervisorSpec } from './run-records.js';
@@ -35,17 +36,30 @@ async function openOutput(path: string, spec: SupervisorSpec) {
   return file;
 }
 
-/** Resolves true once the join step reported on fd 3, false if fd 3 closed without it. */
-function readJoined(stream: Readable): Promise<boolean> {
+interface LaunchReport {
+  readonly joined: boolean;
+  /** What the launch steps wrote on fd 3 instead (why a mount failed), bounded. */
+  readonly text: string;
+}
+
+const joinedLine = new RegExp(`^${JOINED_MESSAGE}$`, 'm');
+
+/**
+ * Resolves joined once the filesystem step reported on fd 3 (a line of its own: an error text
+ * naming a path could contain the word), not joined if fd 3 closed without it.
+ */
+function readJoined(stream: Readable): Promise<LaunchReport> {
   return new Promise((resolve) => {
     let text = '';
+    const report = (joined: boolean) =>
+      resolve({ joined, text: text.trim().slice(0, launchReportCharsMax) });
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.includes(JOINED_MESSAGE)) resolve(true);
+      if (text.length < launchReportCharsMax * 2) text += chunk;
+      if (joinedLine.test(text)) report(true);
     });
-    stream.on('close', () => resolve(text.includes(JOINED_MESSAGE)));
-    stream.on('error', () => resolve(false));
+    stream.on('close', () => report(joinedLine.test(text)));
+    stream.on('error', () => report(false));
   });
 }
 
@@ -70,13 +84,16 @@ async function runTask(spec: SupervisorSpec, runDir: string): Promise<ChildEnd> 
       );
     });
     const channel = child.stdio[3] as Readable | null;
-    const joined = channel ? await readJoined(channel) : false;
+    const { joined, text } = channel
+      ? await readJoined(channel)
+      : { joined: false, text: 'no launch channel' };
     if (joined && child.pid !== undefined) {
       const running = { taskPid: child.pid, startedAtMs: Date.now() };
       await writeFileAtomic(join(runDir, RUN_FILES.running), JSON.stringify(running));
     }
     const end = await exited;
-    return joined ? end : { ...end, joined: false };
+    if (joined) return end;
+    return { ...end, joined: false, ...(text === '' ? {} : { launchError: text }) };
   } finally {
     await stdout.close();
     await stderr.close();

@@ -124,9 +124,17 @@ test('users: names and numeric ids resolve from passwd', () => {
 
 test('the launch command joins every cgroup before unshare, which runs setpriv, which runs the task', () => {
   const launch = buildLaunchCommand({
-    tools: { shPath: '/bin/sh', unsharePath: '/usr/bin/unshare', setprivPath: '/usr/bin/setpriv' },
+    tools: {
+      shPath: '/bin/sh',
+      unsharePath: '/usr/bin/unshare',
+      setprivPath: '/usr/bin/setpriv',
+      mountPath: '/usr/bin/mount',
+    },
     procsFiles: ['/cg/memory/x/cgroup.procs', '/cg/pids/x/cgroup.procs'],
     network: 'none',
+    filesystem: 'read-only',
+    sandboxDir: '/sb',
+    scratchDirs: ['/tmp', '/dev/shm'],
     uid: 65534,
     gid: 65534,
     command: {
@@ -143,20 +151,35 @@ test('the launch command joins every cgroup before unshare, which runs setpriv, 
   assert.ok(args.indexOf('/cg/pids/x/cgroup.procs') < unshareAt);
   assert.ok(unshareAt < setprivAt);
   assert.ok(args.slice(unshareAt, setprivAt).includes('--net'));
+  // The filesystem step runs between unshare and setpriv: mounts are made as root, inside.
+  const filesystem = args.slice(args.indexOf('wasmos-filesystem', unshareAt), setprivAt);
+  assert.equal(filesystem.slice(1), [
+    '/usr/bin/mount',
+    '/sb',
+    'read-only',
+    'drop-pwd',
+    '/tmp',
+    '/dev/shm',
+    '--',
+  ]);
   assert.ok(args.includes('--reuid=65534') && args.includes('--no-new-privs'));
   assert.equal(args.slice(-2), ['/bin/echo', 'a b']);
   assert.ok(args.includes('drop-pwd'));
   assert.equal(launch.env, { K: 'v' });
   const host = buildLaunchCommand({
-    tools: { shPath: '/bin/sh', unsharePath: '/u', setprivPath: '/s' },
+    tools: { shPath: '/bin/sh', unsharePath: '/u', setprivPath: '/s', mountPath: '/m' },
     procsFiles: ['/p'],
     network: 'host',
+    filesystem: 'writable',
+    sandboxDir: '/sb',
+    scratchDirs: [],
     uid: 1,
     gid: 1,
     command: { shell: true, value: 'echo hi', arguments: [], environment: { PWD: '/w' } },
   });
   assert.not.ok(host.args.includes('--net'));
   assert.ok(host.args.includes('keep-pwd'));
+  assert.ok(host.args.includes('writable'));
   assert.equal(host.args.slice(-3), ['/bin/sh', '-c', 'echo hi']);
 });
 

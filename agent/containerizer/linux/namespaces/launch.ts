@@ -1,12 +1,14 @@
 /**
  * The command line that starts a task: a tiny /bin/sh step that writes its own pid into every
- * cgroup.procs file (so the task's cgroup is joined BEFORE anything of the task runs), reports
- * "joined" on fd 3, then execs util-linux `unshare` into new PID, mount (with /proc remounted),
- * UTS, IPC and optionally network namespaces, which forks the task as PID 1 of its namespace
- * after `setpriv` dropped to the task's user. Pure: builds argv, runs nothing.
+ * cgroup.procs file (so the task's cgroup is joined BEFORE anything of the task runs), then execs
+ * util-linux `unshare` into new PID, mount (private, with /proc remounted), UTS, IPC and
+ * optionally network namespaces, which forks the filesystem step (filesystem.ts) as PID 1 of its
+ * namespace: it makes the task's mounts, reports "joined" on fd 3 and execs `setpriv`, which
+ * drops to the task's user and execs the task. Pure: builds argv, runs nothing.
  */
 import { assert } from '../../../../lib/assert.js';
 import type { CommandSpec } from '../../containerizer.js';
+import { filesystemStep, type FilesystemMode } from './filesystem.js';
 
 /** `none`: a network namespace of its own (only a loopback device, down); `host`: the agent's. */
 export type NetworkMode = 'none' | 'host';
@@ -15,12 +17,18 @@ export interface LaunchTools {
   readonly shPath: string;
   readonly unsharePath: string;
   readonly setprivPath: string;
+  readonly mountPath: string;
 }
 
 export interface LaunchCommandInput {
   readonly tools: LaunchTools;
   readonly procsFiles: readonly string[];
   readonly network: NetworkMode;
+  readonly filesystem: FilesystemMode;
+  /** The sandbox's real path; the task's working directory. */
+  readonly sandboxDir: string;
+  /** Scratch directories (real paths) that get a private tmpfs. */
+  readonly scratchDirs: readonly string[];
   readonly uid: number;
   readonly gid: number;
   readonly command: CommandSpec;
@@ -33,20 +41,17 @@ export interface LaunchCommand {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** The word the join step writes on fd 3 once the pid is in every cgroup. */
-export const JOINED_MESSAGE = 'joined';
-
 // `set -e`: if any cgroup.procs write fails, the shell exits before exec-ing anything, and the
-// supervisor, having read no "joined", reports a launch failure. dash exports PWD on its own;
-// it is dropped again unless the task asked for one.
+// supervisor, having read no "joined", reports a launch failure. fd 3 stays open for the
+// filesystem step, which reports "joined" once the mounts are made. dash exports PWD on its
+// own; it is dropped again unless the task asked for one.
 const JOIN_SCRIPT = [
   'set -e',
   'if [ "$1" = drop-pwd ]; then unset PWD; fi',
   'shift',
   'while [ "$1" != -- ]; do echo $$ > "$1"; shift; done',
   'shift',
-  `echo ${JOINED_MESSAGE} >&3`,
-  'exec "$@" 3>&-',
+  'exec "$@"',
 ].join('\n');
 
 export function taskArgv(command: CommandSpec): string[] {
@@ -80,6 +85,14 @@ export function buildLaunchCommand(input: LaunchCommandInput): LaunchCommand {
     input.tools.unsharePath,
     ...namespaceFlags(input.network),
     '--',
+    ...filesystemStep({
+      shPath: input.tools.shPath,
+      mountPath: input.tools.mountPath,
+      sandboxDir: input.sandboxDir,
+      mode: input.filesystem,
+      scratchDirs: input.scratchDirs,
+      keepPwd: pwdMode === 'keep-pwd',
+    }),
     input.tools.setprivPath,
     `--reuid=${input.uid}`,
     `--regid=${input.gid}`,
