@@ -707,6 +707,7 @@ export class Agent implements RunningAgent {
           arguments: command?.arguments ?? [],
           environment,
           ...(command?.user === undefined ? {} : { user: command.user }),
+          ...(command?.filesystem === undefined ? {} : { filesystem: command.filesystem }),
         },
       });
     }

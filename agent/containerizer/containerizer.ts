@@ -30,6 +30,11 @@ export interface CommandSpec {
   readonly user?: string;
   /** `none`: a network namespace of its own (no network); `host`: the agent's. Containerizer default when absent. */
   readonly network?: 'none' | 'host';
+  /**
+   * `read-only`: the host's files read-only except the sandbox and scratch dirs; `writable`: the
+   * user's permissions. The containerizer's default when absent; a task cannot loosen it.
+   */
+  readonly filesystem?: 'writable' | 'read-only';
 }
 
 export interface LaunchSpec {

@@ -160,6 +160,12 @@ export const CommandInfo = z.strictObject({
   value: text(limits.commandCharsMax).optional(),
   arguments: list(text(limits.argumentCharsMax), limits.argumentsMax).optional(),
   user: text(limits.nameCharsMax).optional(),
+  /**
+   * wasmos, Linux tasks: `read-only` makes the host's files read-only for the task except its
+   * sandbox and private /tmp, /var/tmp, /dev/shm; `writable` (the agent's default unless it runs
+   * with `--linux-filesystem read-only`, which a task cannot loosen) leaves the user's permissions.
+   */
+  filesystem: z.enum(['writable', 'read-only']).optional(),
 });
 export type CommandInfo = z.infer<typeof CommandInfo>;
 

@@ -190,6 +190,7 @@ export class LinuxContainerizer implements Containerizer {
     if (this.entries.has(spec.containerId) || (await fileExists(runDir))) {
       throw new WasmosError('container_exists', `container ${spec.containerId} already exists`);
     }
+    const filesystem = this.filesystemFor(command.filesystem);
     const user = await resolveTaskUser(
       command.user ?? this.options.user ?? 'nobody',
       this.options.allowRoot ?? false,
@@ -207,7 +208,7 @@ export class LinuxContainerizer implements Containerizer {
       tools: this.capabilities.tools,
       procsFiles: this.backend.procsFiles(cgroup),
       network: command.network ?? this.options.network ?? 'none',
-      filesystem: this.options.filesystem ?? 'writable',
+      filesystem,
       sandboxDir: await realpath(spec.sandboxDir),
       scratchDirs: await existingScratchDirs(),
       uid: user.uid,
@@ -322,6 +323,22 @@ export class LinuxContainerizer implements Containerizer {
       .catch((error: unknown) =>
         this.logger.warn('could not remove the agent cgroup', { error: messageOf(error) }),
       );
+  }
+
+  /** The task's choice, which may make the agent's default stricter but never looser. */
+  private filesystemFor(asked: FilesystemMode | undefined): FilesystemMode {
+    const agentMode = this.options.filesystem ?? 'writable';
+    if (asked === undefined) return agentMode;
+    if (!FILESYSTEM_MODES.includes(asked)) {
+      throw new WasmosError('invalid_launch', `unknown filesystem mode "${String(asked)}"`);
+    }
+    if (agentMode === 'read-only' && asked === 'writable') {
+      throw new WasmosError(
+        'filesystem_not_allowed',
+        'this agent runs linux tasks with a read-only filesystem; a task cannot ask for writable',
+      );
+    }
+    return asked;
   }
 
   private cgroupName(containerId: ContainerId): string {
