@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -128,10 +129,14 @@ test('files in the private /tmp are charged to the task memory cgroup and bounde
 test('filesystem read-only: writes outside the sandbox fail with EROFS even as root', () =>
   withLinuxHarness(async (harness) => {
     const hostDir = `/var/lib/wasmos-test-${process.pid}`;
-    await mkdir(hostDir, { recursive: true });
+    // A mount of its own whose path mountinfo escapes (a space): it is made read-only too.
+    const subMount = join(hostDir, 'sub mount');
+    await mkdir(subMount, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', subMount]);
     try {
       const probe = [
         `touch ${hostDir}/from-task 2>&1; echo "host $?"`,
+        `touch "${subMount}/from-task" 2>&1; echo "mount $?"`,
         'echo in > in-sandbox; echo "sandbox $?"',
         'echo t > /tmp/t; echo "tmp $?"',
         'id -u',
@@ -140,22 +145,25 @@ test('filesystem read-only: writes outside the sandbox fail with EROFS even as r
       const first = await harness.sandbox();
       await writable.launch(harness.spec('rw', first, { value: probe, user: 'root' }));
       assert.is((await writable.wait('rw')).exitCode, 0);
-      assert.is(await readOutput(first), 'host 0\nsandbox 0\ntmp 0\n0\n');
+      assert.is(await readOutput(first), 'host 0\nmount 0\nsandbox 0\ntmp 0\n0\n');
       assert.ok(existsSync(join(hostDir, 'from-task')), 'root writes the host by default');
       await rm(join(hostDir, 'from-task'));
+      await rm(join(subMount, 'from-task'));
 
       const readOnly = harness.make({ allowRoot: true, filesystem: 'read-only' });
       const second = await harness.sandbox();
       await readOnly.launch(harness.spec('ro', second, { value: probe, user: 'root' }));
       assert.is((await readOnly.wait('ro')).exitCode, 0);
       const output = await readOutput(second);
-      assert.match(output, /Read-only file system\nhost 1\n/);
+      assert.match(output, /Read-only file system\nhost 1\n.*Read-only file system\nmount 1\n/);
       assert.match(output, /\nsandbox 0\ntmp 0\n0\n$/);
       assert.not.ok(existsSync(join(hostDir, 'from-task')));
+      assert.not.ok(existsSync(join(subMount, 'from-task')));
       assert.is(await readFile(join(second, 'in-sandbox'), 'utf8'), 'in\n');
       // Only the task's mount namespace is read-only: the host still writes there.
       await writeFile(join(hostDir, 'from-host'), 'host');
     } finally {
+      execFileSync('umount', [subMount]);
       await rm(hostDir, { recursive: true, force: true });
     }
   }));

@@ -38,7 +38,7 @@ export function parseFilesystemMode(text: string): FilesystemMode | undefined {
 //   inside the sandbox or a scratch dir are skipped (they are the task's, or hidden), as are
 //   paths that no longer resolve (hidden by a mount above them).
 // - mountinfo escapes space, tab, newline and backslash as \040 \011 \012 \134, which
-//   printf %b reads as octal.
+//   printf %b reads as octal (dash's echo would decode them too early: printf %s carries them).
 // - `cd` sets PWD and OLDPWD: both are put back as the task had them (or not) before the exec.
 const FILESYSTEM_SCRIPT = [
   'set -e',
@@ -61,8 +61,8 @@ const FILESYSTEM_SCRIPT = [
   '  return 1',
   '}',
   'if [ "$mode" = read-only ]; then',
-  '  mounts=$(while read -r _ _ _ _ point options _; do echo "$point $options"; done < /proc/self/mountinfo)',
-  '  echo "$mounts" | while read -r point options; do',
+  '  mounts=$(while read -r _ _ _ _ point options _; do printf "%s %s\\n" "$point" "$options"; done < /proc/self/mountinfo)',
+  '  printf "%s\\n" "$mounts" | while read -r point options; do',
   '    point=$(printf "%b" "$point")',
   '    keep "$point" && continue',
   '    [ -e "$point" ] || continue',
