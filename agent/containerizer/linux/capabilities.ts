@@ -99,9 +99,11 @@ export async function linuxCapabilities(probe: CapabilityProbe = {}): Promise<Ca
   const unsharePath = await findExecutable('unshare', searchPath);
   const setprivPath = await findExecutable('setpriv', searchPath);
   const mountPath = await findExecutable('mount', searchPath);
+  const envPath = await findExecutable('env', searchPath);
   if (!unsharePath) reasons.push('unshare (util-linux) is not installed');
   if (!setprivPath) reasons.push('setpriv (util-linux) is not installed');
   if (!mountPath) reasons.push('mount (util-linux) is not installed');
+  if (!envPath) reasons.push('env (coreutils) is not installed');
   const mountinfo = await readFile(probe.mountinfoPath ?? '/proc/self/mountinfo', 'utf8');
   const layout = chooseCgroupLayout(parseCgroupMounts(mountinfo));
   if (!layout) reasons.push('no cgroup filesystem is mounted');
@@ -114,7 +116,8 @@ export async function linuxCapabilities(probe: CapabilityProbe = {}): Promise<Ca
     const reason = await namespaceReason(unsharePath);
     if (reason) reasons.push(reason);
   }
-  if (reasons.length > 0 || !layout || !unsharePath || !setprivPath || !mountPath)
+  if (reasons.length > 0 || !layout || !unsharePath || !setprivPath || !mountPath || !envPath)
     return { ok: false, reasons };
-  return { ok: true, layout, tools: { shPath: '/bin/sh', unsharePath, setprivPath, mountPath } };
+  const tools = { shPath: '/bin/sh', unsharePath, setprivPath, mountPath, envPath };
+  return { ok: true, layout, tools };
 }

@@ -129,6 +129,7 @@ test('the launch command joins every cgroup before unshare, which runs setpriv, 
       unsharePath: '/usr/bin/unshare',
       setprivPath: '/usr/bin/setpriv',
       mountPath: '/usr/bin/mount',
+      envPath: '/usr/bin/env',
     },
     procsFiles: ['/cg/memory/x/cgroup.procs', '/cg/pids/x/cgroup.procs'],
     network: 'none',
@@ -154,6 +155,7 @@ test('the launch command joins every cgroup before unshare, which runs setpriv, 
   // The filesystem step runs between unshare and setpriv: mounts are made as root, inside.
   const filesystem = args.slice(args.indexOf('wasmos-filesystem', unshareAt), setprivAt);
   assert.equal(filesystem.slice(1), [
+    '/usr/bin/env',
     '/usr/bin/mount',
     '/sb',
     'read-only',
@@ -167,7 +169,13 @@ test('the launch command joins every cgroup before unshare, which runs setpriv, 
   assert.ok(args.includes('drop-pwd'));
   assert.equal(launch.env, { K: 'v' });
   const host = buildLaunchCommand({
-    tools: { shPath: '/bin/sh', unsharePath: '/u', setprivPath: '/s', mountPath: '/m' },
+    tools: {
+      shPath: '/bin/sh',
+      unsharePath: '/u',
+      setprivPath: '/s',
+      mountPath: '/m',
+      envPath: '/e',
+    },
     procsFiles: ['/p'],
     network: 'host',
     filesystem: 'writable',

@@ -28,8 +28,11 @@ export function parseFilesystemMode(text: string): FilesystemMode | undefined {
     : undefined;
 }
 
-// Arguments: $1 mount path, $2 sandbox, $3 mode, $4 keep-pwd|drop-pwd, scratch dirs…, --, the
-// rest to exec.
+// Arguments: $1 env path, $2 mount path, $3 sandbox, $4 mode, $5 keep-pwd|drop-pwd, scratch
+// dirs…, --, the rest to exec.
+// - This runs as root with the task's environment (kept for the task): every mount runs under
+//   `env -i`, so no variable of the task's (LIBMOUNT_UTAB, LIBMOUNT_FSTAB, …) steers it, and
+//   the script calls nothing else found by PATH (only dash builtins and absolute paths).
 // - mount's own error text goes to fd 3 too, so the launch failure names what went wrong.
 // - The sandbox is bound from the shell's cwd (/proc/self/cwd, not canonicalized: the kernel
 //   follows the link to the directory itself even once a tmpfs hides its path).
@@ -43,16 +46,16 @@ export function parseFilesystemMode(text: string): FilesystemMode | undefined {
 const FILESYSTEM_SCRIPT = [
   'set -e',
   'fail() { echo "$1" >&3; exit 1; }',
-  'mnt=$1; sandbox=$2; mode=$3; pwd_mode=$4; shift 4',
+  'envp=$1; mnt=$2; sandbox=$3; mode=$4; pwd_mode=$5; shift 5',
+  'm() { "$envp" -i "$mnt" "$@"; }',
   'had_oldpwd=${OLDPWD+yes}; task_oldpwd=${OLDPWD-}',
   'scratch=""',
   'while [ "$1" != -- ]; do',
-  '  "$mnt" -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$1" 2>&3 || fail "cannot mount a private tmpfs on $1"',
+  '  m -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$1" 2>&3 || fail "cannot mount a private tmpfs on $1"',
   '  scratch="$scratch $1"; shift',
   'done',
   'shift',
-  'mkdir -p "$sandbox" 2>&3 || fail "cannot recreate the sandbox path $sandbox"',
-  '"$mnt" --no-canonicalize --bind /proc/self/cwd "$sandbox" 2>&3 || fail "cannot bind the sandbox $sandbox"',
+  'm --mkdir --no-canonicalize --bind /proc/self/cwd "$sandbox" 2>&3 || fail "cannot bind the sandbox $sandbox"',
   'cd "$sandbox" 2>&3 || fail "cannot enter the sandbox $sandbox"',
   'inside() { case "$1" in "$2"|"$2"/*) return 0;; esac; return 1; }',
   'keep() {',
@@ -67,7 +70,7 @@ const FILESYSTEM_SCRIPT = [
   '    keep "$point" && continue',
   '    [ -e "$point" ] || continue',
   '    case "$options" in rw,*) options="ro,${options#rw,}";; rw) options=ro;; esac',
-  '    "$mnt" --options-source=disable -o "remount,bind,$options" "$point" 2>&3 || fail "cannot make $point read-only"',
+  '    m --options-source=disable -o "remount,bind,$options" "$point" 2>&3 || fail "cannot make $point read-only"',
   '  done',
   'fi',
   'if [ "$had_oldpwd" = yes ]; then OLDPWD=$task_oldpwd; else unset OLDPWD; fi',
@@ -78,6 +81,7 @@ const FILESYSTEM_SCRIPT = [
 
 export interface FilesystemStepInput {
   readonly shPath: string;
+  readonly envPath: string;
   readonly mountPath: string;
   /** The sandbox's real path (no symlinks): it is bound onto itself and stays writable. */
   readonly sandboxDir: string;
@@ -99,6 +103,7 @@ export function filesystemStep(input: FilesystemStepInput): string[] {
     '-c',
     FILESYSTEM_SCRIPT,
     'wasmos-filesystem',
+    input.envPath,
     input.mountPath,
     input.sandboxDir,
     input.mode,

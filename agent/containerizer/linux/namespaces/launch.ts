@@ -18,6 +18,7 @@ export interface LaunchTools {
   readonly unsharePath: string;
   readonly setprivPath: string;
   readonly mountPath: string;
+  readonly envPath: string;
 }
 
 export interface LaunchCommandInput {
@@ -87,6 +88,7 @@ export function buildLaunchCommand(input: LaunchCommandInput): LaunchCommand {
     '--',
     ...filesystemStep({
       shPath: input.tools.shPath,
+      envPath: input.tools.envPath,
       mountPath: input.tools.mountPath,
       sandboxDir: input.sandboxDir,
       mode: input.filesystem,
