@@ -194,6 +194,36 @@ test('a bad filesystem option is refused, and a failed mount is a launch failure
     } finally {
       await broken.close();
     }
+    // A mount that refuses only the read-only remounts: the loop's failure ends the launch too.
+    // Outside /tmp: the harness's directories there are hidden once the task's tmpfs is on it.
+    const toolsDir = `/var/lib/wasmos-test-tools-${process.pid}`;
+    await mkdir(toolsDir, { recursive: true });
+    const refusing = join(toolsDir, 'mount');
+    await writeFile(
+      refusing,
+      `#!/bin/sh\ncase "$*" in *remount*) echo "remount refused" >&2; exit 32;; esac\nexec ${tools.mountPath} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const noRemount = new LinuxContainerizer(
+      { ...harness.capabilities, tools: { ...tools, mountPath: refusing } },
+      {
+        agentName: harness.agentName,
+        runDir: harness.runDir,
+        pollIntervalMs: 50,
+        filesystem: 'read-only',
+      },
+    );
+    try {
+      const sandbox = await harness.sandbox();
+      const failed = await expectError('launch_failed', () =>
+        noRemount.launch(harness.spec('noremount', sandbox, { value: 'touch ran' })),
+      );
+      assert.match(failed.message, /remount refused\ncannot make \/ read-only/);
+      assert.not.ok(existsSync(join(sandbox, 'ran')), 'the task ran without a read-only host');
+    } finally {
+      await noRemount.close();
+      await rm(toolsDir, { recursive: true, force: true });
+    }
   }));
 
 test.run();
