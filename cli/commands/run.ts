@@ -25,6 +25,7 @@ export interface RunFlags {
   readonly attr: string[];
   readonly name?: string;
   readonly linux?: boolean;
+  readonly readOnly?: boolean;
   readonly detach?: boolean;
   readonly quiet?: boolean;
 }
@@ -65,6 +66,11 @@ export function jobRequestOf(
     resources,
     attributes,
   };
+  if (flags.readOnly && !flags.linux)
+    throw new WasmosError(
+      'BAD_OPTION',
+      '--read-only is for Linux commands (--linux); a component sees only the paths granted to it',
+    );
   if (flags.linux) {
     if (argv.length === 0)
       throw new WasmosError(
@@ -80,6 +86,7 @@ export function jobRequestOf(
         value: argv[0],
         arguments: argv,
         ...(env.length > 0 ? { environment: { variables: env } } : {}),
+        ...(flags.readOnly ? { filesystem: 'read-only' } : {}),
       },
     };
   }
@@ -277,6 +284,10 @@ export function register(program: Command): void {
     )
     .option('--name <name>', 'a name for the job')
     .option('--linux', 'run a Linux command (given after --) instead of a component')
+    .option(
+      '--read-only',
+      'with --linux: the host files are read-only for the command (but its sandbox and private /tmp)',
+    )
     .option('--detach', 'print the job id and return at once')
     .option('-q, --quiet', 'no progress lines on stderr')
     .action(async (file: string | undefined, args: string[], flags: RunFlags) => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -209,6 +209,23 @@ test('wasmos run --linux runs a command where agents offer linux, else waits say
     assert.is(run.stdout, 'hi\n');
     assert.match(run.stderr, /oops/);
     assert.match(run.stderr, /failed .*exit=3/);
+    // --read-only: a host directory anyone may write (so only a read-only mount stops the
+    // command) stays untouched, while its sandbox and /tmp take writes.
+    const open = await mkdtemp('/var/lib/wasmos-cli-open-');
+    try {
+      await chmod(open, 0o1777);
+      const probe = `touch ${open}/x; echo $?; touch /tmp/x ./y && echo written`;
+      const readOnly = await wasmos(
+        ['run', '--linux', '--read-only', '--', '/bin/sh', '-c', probe],
+        env,
+      );
+      assert.is(readOnly.code, 0, readOnly.stderr);
+      assert.is(readOnly.stdout, '1\nwritten\n');
+      assert.match(readOnly.stderr, /Read-only file system/);
+      assert.equal(await readdir(open), []);
+    } finally {
+      await rm(open, { recursive: true, force: true });
+    }
     return;
   }
   // No root or cgroups here: the agents said why, and the job says it too.

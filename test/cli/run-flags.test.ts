@@ -72,6 +72,21 @@ test('--linux makes a Mesos command without a shell: the program, and its whole 
   assert.is(parsed.value.runtime, 'linux');
 });
 
+test('--read-only asks for a read-only host filesystem, for Linux commands only', () => {
+  const body = jobRequestOf(['/bin/true'], flags({ linux: true, readOnly: true }), undefined);
+  assert.equal(body['command'], {
+    shell: false,
+    value: '/bin/true',
+    arguments: ['/bin/true'],
+    filesystem: 'read-only',
+  });
+  assert.ok(parseJobRequest(body, DEFAULT_JOBS_LIMITS).ok);
+  assert.throws(
+    () => jobRequestOf(['app.wasm'], flags({ readOnly: true }), DIGEST),
+    /--read-only is for Linux commands/,
+  );
+});
+
 test('bad flags are refused with the flag named', () => {
   const cases: Array<[Partial<RunFlags>, RegExp]> = [
     [{ cpus: '0' }, /--cpus/],
