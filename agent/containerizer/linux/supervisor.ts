@@ -66,9 +66,6 @@ function readJoined(stream: Readable): Promise<LaunchReport> {
 async function runTask(spec: SupervisorSpec, runDir: string): Promise<ChildEnd> {
   const stdout = await openOutput(spec.stdoutPath, spec);
   const stderr = await openOutput(spec.stderrPath, spec);
-  // Node re-adds NODE_V8_COVERAGE to every child's environment even when `env` is given;
-  // the task must see exactly its own environment, so the supervisor lets go of it first.
-  if (!Object.hasOwn(spec.env, 'NODE_V8_COVERAGE')) delete process.env['NODE_V8_COVERAGE'];
   try {
     const child = spawn(spec.file, spec.args, {
       cwd: spec.sandboxDir,

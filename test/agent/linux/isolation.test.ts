@@ -139,6 +139,29 @@ test('kill leaves no process behind, not even a double-forked daemon that ignore
     assert.not.ok(existsSync(freezerDir), 'the cgroup is removed');
   }));
 
+test("the task's environment reaches only the task, never a step that runs as root", () =>
+  withLinuxHarness(async (harness) => {
+    const c = harness.make();
+    const sandbox = await harness.sandbox();
+    // The dynamic loader of every process that gets this variable complains once on stderr;
+    // had a root step (the join shell, unshare, the filesystem step, setpriv) got it, a library
+    // the task names would have run as root on the host.
+    const missing = `/nonexistent/wasmos-preload-${process.pid}.so`;
+    await c.launch(
+      harness.spec('preload', sandbox, {
+        shell: false,
+        value: '/usr/bin/printenv',
+        arguments: ['printenv', 'LD_PRELOAD'],
+        environment: { LD_PRELOAD: missing },
+      }),
+    );
+    assert.is((await c.wait('preload')).exitCode, 0);
+    assert.is(await readOutput(sandbox), `${missing}\n`);
+    const stderr = await readFile(join(sandbox, 'stderr'), 'utf8');
+    const complaints = stderr.split('\n').filter((line) => line.includes(missing));
+    assert.is(complaints.length, 1, `only the task loaded with it:\n${stderr}`);
+  }));
+
 test('the task runs as nobody in its sandbox with only its own environment', () =>
   withLinuxHarness(async (harness) => {
     const c = harness.make();

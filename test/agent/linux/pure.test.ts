@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,10 @@ import {
 } from '../../../agent/containerizer/linux/cgroups/subsystems/cpu.js';
 import { memoryLimitBytes } from '../../../agent/containerizer/linux/cgroups/subsystems/memory.js';
 import { checkContainerId } from '../../../agent/containerizer/linux/container-id.js';
-import { buildLaunchCommand } from '../../../agent/containerizer/linux/namespaces/launch.js';
+import {
+  buildLaunchCommand,
+  withTaskEnvironment,
+} from '../../../agent/containerizer/linux/namespaces/launch.js';
 import { startTicksFromStat } from '../../../agent/containerizer/linux/process-identity.js';
 import {
   parseCheckpointState,
@@ -159,15 +163,21 @@ test('the launch command joins every cgroup before unshare, which runs setpriv, 
     '/usr/bin/mount',
     '/sb',
     'read-only',
-    'drop-pwd',
     '/tmp',
     '/dev/shm',
     '--',
   ]);
   assert.ok(args.includes('--reuid=65534') && args.includes('--no-new-privs'));
-  assert.equal(args.slice(-2), ['/bin/echo', 'a b']);
-  assert.ok(args.includes('drop-pwd'));
-  assert.equal(launch.env, { K: 'v' });
+  // The task's environment is set by env -i after setpriv; every step before runs with none.
+  assert.equal(args.slice(setprivAt).slice(-6), [
+    '/usr/bin/env',
+    '-i',
+    '--',
+    'K=v',
+    '/bin/echo',
+    'a b',
+  ]);
+  assert.equal(launch.env, {});
   const host = buildLaunchCommand({
     tools: {
       shPath: '/bin/sh',
@@ -186,9 +196,39 @@ test('the launch command joins every cgroup before unshare, which runs setpriv, 
     command: { shell: true, value: 'echo hi', arguments: [], environment: { PWD: '/w' } },
   });
   assert.not.ok(host.args.includes('--net'));
-  assert.ok(host.args.includes('keep-pwd'));
   assert.ok(host.args.includes('writable'));
-  assert.equal(host.args.slice(-3), ['/bin/sh', '-c', 'echo hi']);
+  assert.equal(host.args.slice(-7), ['/e', '-i', '--', 'PWD=/w', '/bin/sh', '-c', 'echo hi']);
+  assert.equal(host.env, {});
+});
+
+test('env -i gives the task its environment: names that look like options stay names, and a program path with = is started by a shell', () => {
+  const tools = { envPath: '/usr/bin/env', shPath: '/bin/sh' };
+  assert.equal(withTaskEnvironment(tools, { '--chdir': '/', A: 'b=c' }, ['/bin/true', 'x']), [
+    '/usr/bin/env',
+    '-i',
+    '--',
+    '--chdir=/',
+    'A=b=c',
+    '/bin/true',
+    'x',
+  ]);
+  assert.equal(withTaskEnvironment(tools, {}, ['/opt/a=b/run', 'x']), [
+    '/usr/bin/env',
+    '-i',
+    '--',
+    '/bin/sh',
+    '-c',
+    'exec "$0" "$@"',
+    '/opt/a=b/run',
+    'x',
+  ]);
+  // What env itself makes of them.
+  const printed = spawnSync(
+    '/usr/bin/env',
+    withTaskEnvironment(tools, { '-S': 'x', A: 'b=c' }, ['/usr/bin/printenv']).slice(1),
+    { encoding: 'utf8' },
+  );
+  assert.is(printed.stdout, '-S=x\nA=b=c\n');
 });
 
 const END: ObservedEnd = {

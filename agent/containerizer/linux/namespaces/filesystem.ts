@@ -28,11 +28,12 @@ export function parseFilesystemMode(text: string): FilesystemMode | undefined {
     : undefined;
 }
 
-// Arguments: $1 env path, $2 mount path, $3 sandbox, $4 mode, $5 keep-pwd|drop-pwd, scratch
-// dirs…, --, the rest to exec.
-// - This runs as root with the task's environment (kept for the task): every mount runs under
-//   `env -i`, so no variable of the task's (LIBMOUNT_UTAB, LIBMOUNT_FSTAB, …) steers it, and
-//   the script calls nothing else found by PATH (only dash builtins and absolute paths).
+// Arguments: $1 env path, $2 mount path, $3 sandbox, $4 mode, scratch dirs…, --, the rest to
+// exec.
+// - This runs as root with an empty environment (the task's is set only after setpriv, see
+//   launch.ts); every mount also runs under `env -i`, so no variable (LIBMOUNT_UTAB,
+//   LIBMOUNT_FSTAB, …) could steer it, and the script calls nothing else found by PATH (only
+//   dash builtins and absolute paths).
 // - mount's own error text goes to fd 3 too, so the launch failure names what went wrong.
 // - The sandbox is bound from the shell's cwd (/proc/self/cwd, not canonicalized: the kernel
 //   follows the link to the directory itself even once a tmpfs hides its path).
@@ -42,13 +43,11 @@ export function parseFilesystemMode(text: string): FilesystemMode | undefined {
 //   paths that no longer resolve (hidden by a mount above them).
 // - mountinfo escapes space, tab, newline and backslash as \040 \011 \012 \134, which
 //   printf %b reads as octal (dash's echo would decode them too early: printf %s carries them).
-// - `cd` sets PWD and OLDPWD: both are put back as the task had them (or not) before the exec.
 const FILESYSTEM_SCRIPT = [
   'set -e',
   'fail() { echo "$1" >&3; exit 1; }',
-  'envp=$1; mnt=$2; sandbox=$3; mode=$4; pwd_mode=$5; shift 5',
+  'envp=$1; mnt=$2; sandbox=$3; mode=$4; shift 4',
   'm() { "$envp" -i "$mnt" "$@"; }',
-  'had_oldpwd=${OLDPWD+yes}; task_oldpwd=${OLDPWD-}',
   'scratch=""',
   'while [ "$1" != -- ]; do',
   '  m -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$1" 2>&3 || fail "cannot mount a private tmpfs on $1"',
@@ -73,8 +72,6 @@ const FILESYSTEM_SCRIPT = [
   '    m --options-source=disable -o "remount,bind,$options" "$point" 2>&3 || fail "cannot make $point read-only"',
   '  done',
   'fi',
-  'if [ "$had_oldpwd" = yes ]; then OLDPWD=$task_oldpwd; else unset OLDPWD; fi',
-  'if [ "$pwd_mode" = drop-pwd ]; then unset PWD; fi',
   `echo ${JOINED_MESSAGE} >&3`,
   'exec "$@" 3>&-',
 ].join('\n');
@@ -88,8 +85,6 @@ export interface FilesystemStepInput {
   readonly mode: FilesystemMode;
   /** The scratch directories that exist on this host, real paths, without duplicates. */
   readonly scratchDirs: readonly string[];
-  /** Whether the task's environment has a PWD of its own (else it is unset before the exec). */
-  readonly keepPwd: boolean;
 }
 
 /** The argv of the filesystem step, to be followed by `--`-free argv of what it execs. */
@@ -107,7 +102,6 @@ export function filesystemStep(input: FilesystemStepInput): string[] {
     input.mountPath,
     input.sandboxDir,
     input.mode,
-    input.keepPwd ? 'keep-pwd' : 'drop-pwd',
     ...input.scratchDirs,
     '--',
   ];

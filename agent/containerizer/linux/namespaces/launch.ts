@@ -4,7 +4,10 @@
  * util-linux `unshare` into new PID, mount (private, with /proc remounted), UTS, IPC and
  * optionally network namespaces, which forks the filesystem step (filesystem.ts) as PID 1 of its
  * namespace: it makes the task's mounts, reports "joined" on fd 3 and execs `setpriv`, which
- * drops to the task's user and execs the task. Pure: builds argv, runs nothing.
+ * drops to the task's user and execs `env -i`, which gives the task its environment and execs
+ * it. Everything before `env` runs as root with an EMPTY environment: nothing the task's
+ * environment says (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, GCONV_PATH, ...) ever reaches a
+ * process that runs as root. Pure: builds argv, runs nothing.
  */
 import { assert } from '../../../../lib/assert.js';
 import type { CommandSpec } from '../../containerizer.js';
@@ -38,18 +41,15 @@ export interface LaunchCommandInput {
 export interface LaunchCommand {
   readonly file: string;
   readonly args: readonly string[];
-  /** Exactly the task's environment. */
+  /** Empty: the task's own environment is set by `env -i` in `args`, after setpriv. */
   readonly env: Readonly<Record<string, string>>;
 }
 
 // `set -e`: if any cgroup.procs write fails, the shell exits before exec-ing anything, and the
 // supervisor, having read no "joined", reports a launch failure. fd 3 stays open for the
-// filesystem step, which reports "joined" once the mounts are made. dash exports PWD on its
-// own; it is dropped again unless the task asked for one.
+// filesystem step, which reports "joined" once the mounts are made.
 const JOIN_SCRIPT = [
   'set -e',
-  'if [ "$1" = drop-pwd ]; then unset PWD; fi',
-  'shift',
   'while [ "$1" != -- ]; do echo $$ > "$1"; shift; done',
   'shift',
   'exec "$@"',
@@ -57,9 +57,28 @@ const JOIN_SCRIPT = [
 
 export function taskArgv(command: CommandSpec): string[] {
   if (command.shell) return ['/bin/sh', '-c', command.value];
-  // arguments[0] is argv[0] (Mesos); `exec` in the join script starts the program by its path.
+  // arguments[0] is argv[0] (Mesos); `env` starts the program by its path (execvp).
   const executable = command.value.length > 0 ? command.value : (command.arguments[0] ?? '');
   return [executable, ...command.arguments.slice(1)];
+}
+
+/**
+ * `env -i -- NAME=VALUE... COMMAND...`: exactly the task's environment, then the task. `--`
+ * first, so no name is read as an option of env's. env takes the first word without `=` for
+ * the command, so a program whose path has one is started by a shell (as the task's user)
+ * instead, which cannot mistake it for an assignment.
+ */
+export function withTaskEnvironment(
+  tools: Pick<LaunchTools, 'envPath' | 'shPath'>,
+  environment: Readonly<Record<string, string>>,
+  argv: readonly string[],
+): string[] {
+  const assignments = Object.entries(environment).map(([name, value]) => `${name}=${value}`);
+  const [program = '', ...rest] = argv;
+  const start = program.includes('=')
+    ? [tools.shPath, '-c', 'exec "$0" "$@"', program, ...rest]
+    : [program, ...rest];
+  return [tools.envPath, '-i', '--', ...assignments, ...start];
 }
 
 export function namespaceFlags(network: NetworkMode): string[] {
@@ -74,13 +93,10 @@ export function buildLaunchCommand(input: LaunchCommandInput): LaunchCommand {
   assert(Number.isInteger(input.uid) && input.uid >= 0, 'uid is a non-negative integer');
   assert(Number.isInteger(input.gid) && input.gid >= 0, 'gid is a non-negative integer');
   for (const file of input.procsFiles) assert(file !== '--', 'a procs file is a path');
-  const env = input.command.environment;
-  const pwdMode = Object.hasOwn(env, 'PWD') ? 'keep-pwd' : 'drop-pwd';
   const args = [
     '-c',
     JOIN_SCRIPT,
     'wasmos-join',
-    pwdMode,
     ...input.procsFiles,
     '--',
     input.tools.unsharePath,
@@ -93,7 +109,6 @@ export function buildLaunchCommand(input: LaunchCommandInput): LaunchCommand {
       sandboxDir: input.sandboxDir,
       mode: input.filesystem,
       scratchDirs: input.scratchDirs,
-      keepPwd: pwdMode === 'keep-pwd',
     }),
     input.tools.setprivPath,
     `--reuid=${input.uid}`,
@@ -101,7 +116,7 @@ export function buildLaunchCommand(input: LaunchCommandInput): LaunchCommand {
     '--clear-groups',
     '--no-new-privs',
     '--',
-    ...taskArgv(input.command),
+    ...withTaskEnvironment(input.tools, input.command.environment, taskArgv(input.command)),
   ];
-  return { file: input.tools.shPath, args, env: { ...env } };
+  return { file: input.tools.shPath, args, env: {} };
 }
