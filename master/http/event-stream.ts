@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { assert } from '../../lib/assert.js';
+import { joinBytes } from '../../lib/bytes.js';
 import { encodeRecord } from '../../protocol/index.js';
 
 export type SendVerdict = 'sent' | 'closed' | 'overflow';
@@ -63,7 +64,7 @@ export class EventStream {
   private flush(): void {
     if (this.pending.length === 0 || !this.open) return;
     const records = this.pending;
-    const chunk = records.length === 1 ? records[0]! : concat(records, this.pendingBytes);
+    const chunk = records.length === 1 ? records[0]! : joinBytes(records, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     this.recordsIn.set(chunk, records.length);
@@ -92,14 +93,4 @@ export class EventStream {
     this.open = false;
     for (const listener of this.closeListeners.splice(0)) listener();
   }
-}
-
-function concat(parts: readonly Uint8Array[], bytes: number): Uint8Array {
-  const joined = new Uint8Array(bytes);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.byteLength;
-  }
-  return joined;
 }

@@ -4,6 +4,7 @@
  * the guest, and the facts the verdict needs (fuel ran out, a grow failed).
  */
 import { assert } from '../../lib/assert.js';
+import { joinBytes } from '../../lib/bytes.js';
 import { WASM_PAGE_BYTES, defaultExecutorLimits, pagesUnderCap } from '../limits.js';
 import type { GuestContext, GuestSpec, LimitImports, LimitPlan, OutputSink } from '../guest.js';
 import type { TaskLimits } from '../types.js';
@@ -88,7 +89,7 @@ export class OutputBatcher {
       // Each chunk has a buffer of its own (not a pooled slab), so a message clones only its bytes.
       this.emit(
         stream,
-        chunks.length === 1 ? chunks[0]! : joinChunks(chunks),
+        chunks.length === 1 ? chunks[0]! : joinBytes(chunks),
         this.truncated[stream],
       );
       this.pending[stream] = [];
@@ -98,18 +99,6 @@ export class OutputBatcher {
     this.hasPending = false;
     this.lastFlushMs = this.nowMs();
   }
-}
-
-function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const chunk of chunks) total += chunk.length;
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return joined;
 }
 
 class CappedSink implements OutputSink {

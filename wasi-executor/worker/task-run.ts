@@ -6,6 +6,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../../lib/log.js';
+import { joinBytes } from '../../lib/bytes.js';
 import type { TaskReason, TaskResult } from '../types.js';
 import type { GuestArtifact } from '../guest.js';
 import { PROGRESS_FUEL_CONSUMED, PROGRESS_MEMORY_BYTES } from './context.js';
@@ -20,17 +21,6 @@ export interface ArtifactDelivery {
   /** Sent only to a worker that does not hold it yet. */
   readonly artifact?: GuestArtifact;
   readonly forget: readonly number[];
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return joined;
 }
 
 export class TaskRun {
@@ -150,8 +140,8 @@ export class TaskRun {
         fuelConsumed: outcome.fuelConsumed,
         peakMemoryBytes: outcome.peakMemoryBytes,
         durationMs: performance.now() - this.startedMs,
-        stdout: concat(this.output.stdout),
-        stderr: concat(this.output.stderr),
+        stdout: joinBytes(this.output.stdout),
+        stderr: joinBytes(this.output.stderr),
         stdoutTruncated: outcome.stdoutTruncated,
         stderrTruncated: outcome.stderrTruncated,
         ...(verdict.handlerOutput ? { handlerOutput: verdict.handlerOutput } : {}),
