@@ -8,15 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startAgent, type RunningAgent } from '../../../agent/agent.js';
+import type { RunningAgent } from '../../../agent/agent.js';
 import type { FilesystemMode } from '../../../agent/containerizer/linux/namespaces/filesystem.js';
 import { LinuxContainerizer } from '../../../agent/containerizer/linux/linux-containerizer.js';
-import { silentLogger } from '../../../lib/log.js';
 import { TaskInfo } from '../../../protocol/messages/task.js';
 import { generateIdentity } from '../../../protocol/keys/identity.js';
-import { eventually, FakeMaster } from '../support/fake-master.js';
-import { AGENT_DEADLINE_MS, commandTask, untilState } from '../support/task-updates.js';
-import { readyCapabilities } from './harness.js';
+import { FakeMaster } from '../support/fake-master.js';
+import { commandTask, untilState } from '../support/task-updates.js';
+import { readyCapabilities, startLinuxAgent } from './harness.js';
 
 const master = new FakeMaster();
 let base = '';
@@ -28,23 +27,13 @@ async function start(name: string, linuxFilesystem?: FilesystemMode): Promise<Ru
   const identity = generateIdentity();
   master.trustAgent(identity);
   const workDir = join(base, name);
-  const agent = await startAgent({
-    masterUrl: master.url,
+  const agent = await startLinuxAgent(
+    master,
     workDir,
-    trust: master.masterTrust(),
     identity,
-    resources: { cpus: 2, mem: 1024, disk: 1024 },
-    runtimes: ['linux'],
-    logger: silentLogger,
-    ...(linuxFilesystem === undefined ? {} : { linuxFilesystem }),
-    limits: { reconnectBackoffBaseMs: 20, reconnectBackoffMaxMs: 100, updateRetryBaseMs: 200 },
-  });
-  started.push({ agent, agentName: `agent-${identity.keyId}`, runDir: join(workDir, 'linux') });
-  await eventually(
-    'the agent subscribed',
-    () => (agent.snapshot().connected ? true : undefined),
-    AGENT_DEADLINE_MS,
+    linuxFilesystem === undefined ? {} : { linuxFilesystem },
   );
+  started.push({ agent, agentName: `agent-${identity.keyId}`, runDir: join(workDir, 'linux') });
   return agent;
 }
 

@@ -9,14 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startAgent, type RunningAgent } from '../../../agent/agent.js';
+import type { RunningAgent } from '../../../agent/agent.js';
 import type { CgroupLayout } from '../../../agent/containerizer/linux/cgroups/mountinfo.js';
 import { LinuxContainerizer } from '../../../agent/containerizer/linux/linux-containerizer.js';
-import { silentLogger } from '../../../lib/log.js';
 import { generateIdentity, type Identity } from '../../../protocol/keys/identity.js';
 import { eventually, FakeMaster } from '../support/fake-master.js';
 import { AGENT_DEADLINE_MS, commandTask, untilState, updatesOf } from '../support/task-updates.js';
-import { readyCapabilities } from './harness.js';
+import { readyCapabilities, startLinuxAgent } from './harness.js';
 
 const master = new FakeMaster();
 let base = '';
@@ -31,22 +30,7 @@ function agentCgroupDirs(layout: CgroupLayout, keyId: string): string[] {
 
 async function start(workDir: string, identity: Identity): Promise<RunningAgent> {
   started.push({ agentName: `agent-${identity.keyId}`, runDir: join(workDir, 'linux') });
-  const agent = await startAgent({
-    masterUrl: master.url,
-    workDir,
-    trust: master.masterTrust(),
-    identity,
-    resources: { cpus: 2, mem: 1024, disk: 1024 },
-    runtimes: ['linux'],
-    logger: silentLogger,
-    limits: { reconnectBackoffBaseMs: 20, reconnectBackoffMaxMs: 100, updateRetryBaseMs: 200 },
-  });
-  await eventually(
-    'the agent subscribed',
-    () => (agent.snapshot().connected ? true : undefined),
-    AGENT_DEADLINE_MS,
-  );
-  return agent;
+  return startLinuxAgent(master, workDir, identity);
 }
 
 test.before(async () => {

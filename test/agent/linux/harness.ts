@@ -6,6 +6,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startAgent, type AgentOptions, type RunningAgent } from '../../../agent/agent.js';
 import type { CommandSpec, LaunchSpec } from '../../../agent/containerizer/containerizer.js';
 import {
   linuxCapabilities,
@@ -15,6 +16,10 @@ import {
   LinuxContainerizer,
   type LinuxContainerizerOptions,
 } from '../../../agent/containerizer/linux/linux-containerizer.js';
+import { silentLogger } from '../../../lib/log.js';
+import type { Identity } from '../../../protocol/keys/identity.js';
+import { eventually, type FakeMaster } from '../support/fake-master.js';
+import { AGENT_DEADLINE_MS } from '../support/task-updates.js';
 
 type ReadyCapabilities = Extract<Capabilities, { ok: true }>;
 let cached: Promise<ReadyCapabilities> | undefined;
@@ -101,4 +106,33 @@ export async function withLinuxHarness(
   } finally {
     await harness.cleanup();
   }
+}
+
+/**
+ * A whole agent offering only `linux`, subscribed to `master` (it must trust `identity`), with
+ * quick reconnects and update retries for tests.
+ */
+export async function startLinuxAgent(
+  master: FakeMaster,
+  workDir: string,
+  identity: Identity,
+  options: Pick<AgentOptions, 'linuxFilesystem'> = {},
+): Promise<RunningAgent> {
+  const agent = await startAgent({
+    masterUrl: master.url,
+    workDir,
+    trust: master.masterTrust(),
+    identity,
+    resources: { cpus: 2, mem: 1024, disk: 1024 },
+    runtimes: ['linux'],
+    logger: silentLogger,
+    ...options,
+    limits: { reconnectBackoffBaseMs: 20, reconnectBackoffMaxMs: 100, updateRetryBaseMs: 200 },
+  });
+  await eventually(
+    'the agent subscribed',
+    () => (agent.snapshot().connected ? true : undefined),
+    AGENT_DEADLINE_MS,
+  );
+  return agent;
 }
