@@ -407,12 +407,7 @@ export class BlobReplication {
     const url = this.options.peerUrl(peer.address, path);
     if (!url) return err(`unusable address ${JSON.stringify(peer.address)}`);
     try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': REPLICA_MEDIA_TYPE },
-        body: call,
-        signal,
-      });
+      const response = await sendCall(url, call, signal);
       const text = await readTextLimited(response, ANSWER_BYTES_MAX);
       if (response.status === 200 || response.status === 201) return ok(true);
       return err(`${response.status} ${text.ok ? text.value.slice(0, 200) : text.error}`);
@@ -430,12 +425,7 @@ export class BlobReplication {
       ...(after ? { after } : {}),
     });
     try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': REPLICA_MEDIA_TYPE },
-        body: call,
-        signal: this.deadline(limits.fetchTimeoutMs),
-      });
+      const response = await sendCall(url, call, this.deadline(limits.fetchTimeoutMs));
       const text = await readTextLimited(response, limits.listPageBytesMax);
       if (!text.ok) return text;
       // A refusal names its code (UNKNOWN_KEY, STALE, ...): worth seeing in the log.
@@ -450,6 +440,16 @@ export class BlobReplication {
       return err(`listing ${peer.id} failed: ${String(error)}`);
     }
   }
+}
+
+/** POSTs a sealed replica call to a peer. */
+function sendCall(url: string, call: Uint8Array, signal: AbortSignal): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': REPLICA_MEDIA_TYPE },
+    body: call,
+    signal,
+  });
 }
 
 /** A response body as text, refused once it passes `bytesMax`. */
